@@ -1,0 +1,94 @@
+"""The in-memory unit of work: the fake of the SQL adapter used by unit tests.
+
+Usage::
+
+    store = MemoryStore()
+    factory = store.uow_factory              # == store.uow: a fresh uow per call
+    async with store.uow() as uow:
+        await uow.ledger.open_account("u1")
+        await uow.commit()
+    store.state.accounts["u1"]               # committed data, for assertions
+
+A unit of work holds the store's ``asyncio.Lock`` from ``async with`` to its end, so
+concurrent units of work take turns as SQLite's ``BEGIN IMMEDIATE`` makes them; it
+works on a copy of the state and publishes it on ``commit()``, so leaving without
+committing (or raising) discards everything. Create one store per test: the lock
+belongs to the event loop that first waits on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Self
+
+from adapters.memory.ledger import MemoryLedgerRepository
+from adapters.memory.repositories import (
+    MemoryEventLog,
+    MemoryPaymentRepository,
+    MemoryRefundLog,
+    MemoryUserRepository,
+)
+from adapters.memory.state import MemoryState
+from application.ports import (
+    EventLog,
+    LedgerRepository,
+    PaymentRepository,
+    RefundLog,
+    UnitOfWorkFactory,
+    UserRepository,
+)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.lock = asyncio.Lock()
+
+    def uow(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        """``store.uow``, typed as the port, for the container and use-case tests."""
+        return self.uow
+
+
+class MemoryUnitOfWork:
+    payments: PaymentRepository
+    ledger: LedgerRepository
+    users: UserRepository
+    events: EventLog
+    refunds: RefundLog
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._work: MemoryState | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._work is not None:
+            raise RuntimeError("a unit of work is not re-entrant; ask the factory for another")
+        await self._store.lock.acquire()
+        work = self._work = self._store.state.copy()
+        self.payments = MemoryPaymentRepository(work)
+        self.ledger = MemoryLedgerRepository(work)
+        self.users = MemoryUserRepository(work)
+        self.events = MemoryEventLog(work)
+        self.refunds = MemoryRefundLog(work)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._work is not None:
+            self._work = None
+            self._store.lock.release()
+
+    async def commit(self) -> None:
+        """Publish a snapshot; the repositories keep working on the (now equal) copy."""
+        if self._work is None:
+            raise RuntimeError("commit() outside 'async with uow:'")
+        self._store.state = self._work.copy()

@@ -1,0 +1,60 @@
+"""Opaque keyset cursors: the sort key of the last row of a page, base64-encoded.
+
+Shared by the SQL and the memory adapters so both paginate the same way.
+
+Opaque so clients cannot build one by hand and so the key can change without
+breaking them; a cursor that does not decode is a validation error (400), not a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+from domain.errors import ValidationFailed
+
+_SEP = "|"
+
+
+def encode_cursor(*parts: str) -> str:
+    raw = _SEP.join(parts).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise _invalid() from exc
+    parts = raw.split(_SEP, size - 1)
+    if len(parts) != size:
+        raise _invalid()
+    return parts
+
+
+def decode_int(cursor: str) -> int:
+    (value,) = decode_cursor(cursor, 1)
+    if not value.isdigit():
+        raise _invalid()
+    return int(value)
+
+
+def decode_time_and_id(cursor: str) -> tuple[datetime, str]:
+    created, row_id = decode_cursor(cursor, 2)
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError as exc:
+        raise _invalid() from exc
+    if when.tzinfo is None or not row_id:
+        raise _invalid()
+    return when, row_id
+
+
+def check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValidationFailed("limit must be at least 1", code="invalid_limit")
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed("the pagination cursor is not valid", code="invalid_cursor")

@@ -1,0 +1,21 @@
+"""The dialect-specific ``INSERT`` that carries ``ON CONFLICT`` for this connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Insert = postgresql.Insert | sqlite.Insert
+
+
+def insert_for(connection: AsyncConnection) -> Callable[[Table], Insert]:
+    """``postgresql.insert`` or ``sqlite.insert``: both spell ON CONFLICT the same way."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise ValueError(f"no ON CONFLICT support for dialect '{name}'")

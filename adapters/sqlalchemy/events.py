@@ -1,0 +1,83 @@
+"""Processed gateway events and applied refunds: claimed by a unique key, on SQL.
+
+``claim`` is an ``INSERT ... ON CONFLICT DO NOTHING``: a concurrent delivery of the
+same event blocks on the unique index until the first transaction ends, then either
+inserts (the first rolled back) or sees the row (the first committed). That, and
+sharing the transaction with the event's effects, makes delivery exactly-once
+(LESSONS 2 and 4).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.tables import processed_events, refunds
+from application.gateway import GatewayEvent, GatewayRefund
+
+
+class SqlEventLog:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._insert = insert_for(connection)
+
+    async def claim(self, event: GatewayEvent, received_at: datetime) -> bool:
+        statement = (
+            self._insert(processed_events)
+            .values(
+                event_id=event.event_id,
+                type=event.type,
+                received_at=received_at,
+                livemode=event.livemode,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(processed_events.c.event_id)
+        )
+        return (await self._conn.execute(statement)).first() is not None
+
+    async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
+        statement = (
+            update(processed_events)
+            .where(processed_events.c.event_id == event_id)
+            .values(outcome=str(outcome), detail=detail)
+        )
+        await self._conn.execute(statement)
+
+
+class SqlRefundLog:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._insert = insert_for(connection)
+
+    async def add(
+        self,
+        refund: GatewayRefund,
+        payment_id: str,
+        user_id: str,
+        credits_reversed: int,
+        now: datetime,
+    ) -> bool:
+        statement = (
+            self._insert(refunds)
+            .values(
+                refund_id=refund.refund_id,
+                payment_id=payment_id,
+                user_id=user_id,
+                amount=refund.amount,
+                currency=refund.currency,
+                status=refund.status.value,
+                credits_reversed=credits_reversed,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["refund_id"])
+            .returning(refunds.c.refund_id)
+        )
+        return (await self._conn.execute(statement)).first() is not None
+
+    async def credits_reversed(self, refund_id: str) -> int | None:
+        statement = select(refunds.c.credits_reversed).where(refunds.c.refund_id == refund_id)
+        result: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
+        return result

@@ -1,0 +1,158 @@
+"""The ledger on SQL: an atomic balance update and an idempotent entry insert.
+
+``post`` is the hot path of every webhook, so it costs two round trips: one
+``UPDATE accounts ... RETURNING balance`` (the row lock serialises writers of one
+account and the WHERE clause refuses overdrafts atomically — no read-modify-write,
+LESSONS 5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING``. A conflict
+means the entry exists: the balance move is undone in the same transaction and the
+caller hears "already done" (None), never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.pagination import check_limit, decode_int, encode_cursor
+from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.tables import accounts, ledger_entries
+from application.ports import Page
+from domain.errors import InsufficientCredits, NotFound
+from domain.ledger import Account, BalanceMismatch, EntryKind, LedgerEntry, Posting
+
+
+class SqlLedgerRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._insert = insert_for(connection)
+
+    async def open_account(self, user_id: str) -> None:
+        statement = self._insert(accounts).values(user_id=user_id, balance=0, held=0)
+        await self._conn.execute(statement.on_conflict_do_nothing(index_elements=["user_id"]))
+
+    async def post(self, posting: Posting, now: datetime) -> LedgerEntry | None:
+        balance = await self._move(posting.user_id, posting.credits, now, posting.may_go_negative)
+        if balance is None:
+            await self._raise_unless_duplicate(posting)
+            return None
+        statement = (
+            self._insert(ledger_entries)
+            .values(
+                user_id=posting.user_id,
+                credits=posting.credits,
+                kind=posting.kind.value,
+                reference_type=posting.reference_type,
+                reference_id=posting.reference_id,
+                idempotency_key=posting.idempotency_key,
+                balance_after=balance,
+                created_at=now,
+                expires_at=posting.expires_at,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(ledger_entries.c.id)
+        )
+        entry_id = (await self._conn.execute(statement)).scalar_one_or_none()
+        if entry_id is None:
+            await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
+            return None
+        return LedgerEntry(
+            id=entry_id,
+            user_id=posting.user_id,
+            credits=posting.credits,
+            kind=posting.kind,
+            reference_type=posting.reference_type,
+            reference_id=posting.reference_id,
+            idempotency_key=posting.idempotency_key,
+            balance_after=balance,
+            created_at=now,
+            expires_at=posting.expires_at,
+        )
+
+    async def _move(
+        self, user_id: str, credits: int, now: datetime, may_go_negative: bool
+    ) -> int | None:
+        """Add ``credits`` to the balance; None when no row qualifies."""
+        statement = (
+            update(accounts)
+            .where(accounts.c.user_id == user_id)
+            .values(balance=accounts.c.balance + credits, updated_at=now)
+            .returning(accounts.c.balance)
+        )
+        if not may_go_negative:
+            statement = statement.where(accounts.c.balance - accounts.c.held + credits >= 0)
+        result: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
+        return result
+
+    async def _raise_unless_duplicate(self, posting: Posting) -> None:
+        """Explain a balance update that matched no row (the slow, rare path).
+
+        A replayed debit may no longer be covered; its key still means "already done".
+        """
+        if await self.account(posting.user_id) is None:
+            raise NotFound(f"no account for user {posting.user_id}")
+        duplicate = select(ledger_entries.c.id).where(
+            ledger_entries.c.idempotency_key == posting.idempotency_key
+        )
+        if (await self._conn.execute(duplicate)).first() is None:
+            raise InsufficientCredits(
+                f"user {posting.user_id} cannot cover {-posting.credits} credits"
+            )
+
+    async def account(self, user_id: str) -> Account | None:
+        statement = select(accounts.c.user_id, accounts.c.balance, accounts.c.held).where(
+            accounts.c.user_id == user_id
+        )
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else Account(row.user_id, row.balance, row.held)
+
+    async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]:
+        check_limit(limit)
+        statement = (
+            select(ledger_entries)
+            .where(ledger_entries.c.user_id == user_id)
+            .order_by(ledger_entries.c.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            statement = statement.where(ledger_entries.c.id < decode_int(cursor))
+        rows = (await self._conn.execute(statement)).all()
+        items = [_entry(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    async def verify(self) -> Sequence[BalanceMismatch]:
+        sums = (
+            select(
+                ledger_entries.c.user_id,
+                func.sum(ledger_entries.c.credits).label("total"),
+            )
+            .group_by(ledger_entries.c.user_id)
+            .subquery()
+        )
+        summed = func.coalesce(sums.c.total, 0)
+        statement = (
+            select(accounts.c.user_id, accounts.c.balance, summed.label("summed"))
+            .outerjoin(sums, sums.c.user_id == accounts.c.user_id)
+            .where(accounts.c.balance != summed)
+            .order_by(accounts.c.user_id)
+        )
+        rows = (await self._conn.execute(statement)).all()
+        return [BalanceMismatch(row.user_id, row.balance, int(row.summed)) for row in rows]
+
+
+def _entry(row: Row[tuple[object, ...]]) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        user_id=row.user_id,
+        credits=row.credits,
+        kind=EntryKind(row.kind),
+        reference_type=row.reference_type,
+        reference_id=row.reference_id,
+        idempotency_key=row.idempotency_key,
+        balance_after=row.balance_after,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )

@@ -1,0 +1,112 @@
+"""Payments on SQL: rows mapped to and from ``domain.payment.Payment``.
+
+``for_update`` locks the row (``SELECT ... FOR UPDATE``) on PostgreSQL so two
+deliveries of one payment's events take turns; SQLite's compiler drops the clause,
+which is right there because ``BEGIN IMMEDIATE`` already serialises every writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, Select, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
+from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.tables import payments
+from application.ports import Page
+from domain.errors import Conflict, NotFound, RequestInProgress
+from domain.payment import Payment, PaymentKind, PaymentStatus
+
+_IMMUTABLE = frozenset({"id", "user_id", "created_at"})
+
+
+class SqlPaymentRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._insert = insert_for(connection)
+
+    async def add(self, payment: Payment) -> None:
+        """Insert; a clash on a unique column raises instead of aborting the transaction.
+
+        ``ON CONFLICT DO NOTHING`` keeps a PostgreSQL transaction usable without the
+        two extra round trips of a savepoint on the checkout path.
+        """
+        statement = (
+            self._insert(payments)
+            .values(_to_row(payment))
+            .on_conflict_do_nothing()
+            .returning(payments.c.id)
+        )
+        if (await self._conn.execute(statement)).first() is not None:
+            return
+        if payment.client_key is not None and await self.find_by_client_key(
+            payment.user_id, payment.client_key
+        ):
+            raise RequestInProgress("another request with this Idempotency-Key created a payment")
+        raise Conflict(f"payment {payment.id} or its gateway ids already exist")
+
+    async def save(self, payment: Payment) -> None:
+        values = {k: v for k, v in _to_row(payment).items() if k not in _IMMUTABLE}
+        statement = update(payments).where(payments.c.id == payment.id).values(values)
+        if (await self._conn.execute(statement)).rowcount != 1:
+            raise NotFound(f"no payment {payment.id}")
+
+    async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        return await self._one(select(payments).where(payments.c.id == payment_id), for_update)
+
+    async def find_by_session(self, session_id: str, *, for_update: bool = False) -> Payment | None:
+        statement = select(payments).where(payments.c.stripe_session_id == session_id)
+        return await self._one(statement, for_update)
+
+    async def find_by_intent(self, intent_id: str, *, for_update: bool = False) -> Payment | None:
+        statement = select(payments).where(payments.c.stripe_payment_intent_id == intent_id)
+        return await self._one(statement, for_update)
+
+    async def find_by_client_key(self, user_id: str, client_key: str) -> Payment | None:
+        statement = select(payments).where(
+            payments.c.user_id == user_id, payments.c.client_key == client_key
+        )
+        return await self._one(statement, for_update=False)
+
+    async def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> Page[Payment]:
+        check_limit(limit)
+        statement = (
+            select(payments)
+            .where(payments.c.user_id == user_id)
+            .order_by(payments.c.created_at.desc(), payments.c.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            created_at, payment_id = decode_time_and_id(cursor)
+            key = tuple_(payments.c.created_at, payments.c.id)
+            statement = statement.where(key < (created_at, payment_id))
+        rows = (await self._conn.execute(statement)).all()
+        items = [_from_row(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
+        return Page(items, next_cursor)
+
+    async def _one(self, statement: Select[Any], for_update: bool) -> Payment | None:
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _from_row(row)
+
+
+def _to_row(payment: Payment) -> dict[str, Any]:
+    return {column.name: _plain(getattr(payment, column.name)) for column in payments.columns}
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, PaymentKind | PaymentStatus) else value
+
+
+def _from_row(row: Row[Any]) -> Payment:
+    fields = dict(row._mapping)
+    fields["kind"] = PaymentKind(fields["kind"])
+    fields["status"] = PaymentStatus(fields["status"])
+    return Payment(**fields)

@@ -1,0 +1,176 @@
+"""The schema, as SQLAlchemy Core tables: the single source for alembic and queries.
+
+Every table a user's write touches carries ``user_id`` so the ledger can later be
+sharded by user. Idempotency keys, gateway ids and event ids are UNIQUE in the
+database: a uniqueness violation is how "already done" is decided (LESSONS 4).
+Constraint names follow ``metadata.naming_convention`` so migrations can name them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (UTC).
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so the value is stored
+    as naive UTC text and the zone is re-attached on the way out. A naive datetime is
+    refused: guessing its zone is how balances end up expiring an hour early.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+ID = String(64)
+KEY = String(255)  # idempotency keys and gateway ids: Stripe allows up to 255 characters
+# SQLite aliases the rowid only for a column declared exactly INTEGER PRIMARY KEY.
+ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("is_admin", Boolean, nullable=False, server_default=false()),
+    Column("referral_code", String(32), unique=True),
+    Column("referred_by", ID),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False, index=True),
+    Column("prefix", String(32), nullable=False),
+    Column("key_hash", String(128), nullable=False, unique=True),
+    Column("name", String(100)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False, server_default=text("0")),
+    # The last balance move; NULL until the first (opening an account takes no clock).
+    Column("updated_at", UtcDateTime),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", ENTRY_ID, primary_key=True, autoincrement=True),
+    Column("user_id", ID, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reference_type", String(32), nullable=False),
+    Column("reference_id", KEY, nullable=False),
+    Column("idempotency_key", KEY, nullable=False, unique=True),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Index(None, "user_id", "id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("description", Text),
+    Column("package_id", String(64)),
+    Column("stripe_session_id", KEY, unique=True),
+    Column("stripe_payment_intent_id", KEY, unique=True),
+    Column("checkout_url", Text),
+    Column("expires_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Column("failure_reason", Text),
+    Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    Column("client_key", KEY),
+    Column("client_fingerprint", String(128)),
+    Column("updated_at", UtcDateTime),
+    UniqueConstraint("user_id", "client_key"),
+    Index(None, "user_id", "created_at", "id"),
+    Index(None, "status", "expires_at"),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", KEY, primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("outcome", String(32)),
+    Column("detail", Text),
+    Column("livemode", Boolean, nullable=False, server_default=false()),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("refund_id", KEY, primary_key=True),
+    Column("payment_id", ID, nullable=False, index=True),
+    Column("user_id", ID, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("credits_reversed", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,79 @@
+"""Users and their API keys on SQL. Only key hashes and prefixes are ever stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sqlalchemy.tables import UtcDateTime, api_keys, users
+from domain.errors import Conflict, EmailTaken
+from domain.user import ApiKey, User
+
+
+class SqlUserRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def add(self, user: User) -> None:
+        """Insert the user; a taken email raises ``EmailTaken``.
+
+        The insert runs in a SAVEPOINT: on PostgreSQL a unique violation aborts the
+        whole transaction, and the caller must be able to carry on (answer 409, or
+        retry with another referral code) in the same unit of work.
+        """
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(insert(users).values(asdict(user)))
+        except IntegrityError as exc:
+            taken = select(func.count()).select_from(users).where(users.c.email == user.email)
+            if (await self._conn.execute(taken)).scalar_one():
+                raise EmailTaken(f"{user.email} is already registered") from exc
+            raise Conflict(f"user {user.id} or referral code {user.referral_code} exists") from exc
+
+    async def get(self, user_id: str) -> User | None:
+        row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
+        return None if row is None else User(**row._mapping)
+
+    async def find_by_referral_code(self, code: str) -> User | None:
+        statement = select(users).where(users.c.referral_code == code)
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else User(**row._mapping)
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        await self._conn.execute(insert(api_keys).values(asdict(key)))
+
+    async def find_api_key(self, key_hash: str) -> ApiKey | None:
+        statement = select(api_keys).where(
+            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
+        )
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _key(row)
+
+    async def list_api_keys(self, user_id: str) -> Sequence[ApiKey]:
+        """Every key of the user, revoked ones included (their ``revoked_at`` is set)."""
+        statement = (
+            select(api_keys)
+            .where(api_keys.c.user_id == user_id)
+            .order_by(api_keys.c.created_at, api_keys.c.id)
+        )
+        return [_key(row) for row in (await self._conn.execute(statement)).all()]
+
+    async def revoke_api_key(self, user_id: str, key_id: str, now: datetime) -> bool:
+        """True when the key is the user's; revoking twice keeps the first revocation time."""
+        statement = (
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.user_id == user_id)
+            # Typed literal: a bare ``now`` inside a function would skip UtcDateTime.
+            .values(revoked_at=func.coalesce(api_keys.c.revoked_at, literal(now, UtcDateTime)))
+        )
+        return (await self._conn.execute(statement)).rowcount == 1
+
+
+def _key(row: Row[Any]) -> ApiKey:
+    return ApiKey(**row._mapping)

@@ -1,0 +1,66 @@
+"""The one path that turns a paid payment into credits, whatever triggered it.
+
+Checkout events, PaymentIntent events and session polls all call ``fulfil`` inside
+their own transaction, with the payment row locked. The grant is keyed
+``purchase:<payment id>`` and the ledger's unique index is the last word, so two
+triggers for one payment grant once (LESSONS 1, 4).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import datetime
+
+from application.ports import UnitOfWork
+from domain.ledger import purchase_posting
+from domain.payment import Payment
+
+log = logging.getLogger(__name__)
+
+
+class FulfilOutcome(enum.StrEnum):
+    GRANTED = "granted"
+    ALREADY_FULFILLED = "already_fulfilled"
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+async def fulfil(
+    uow: UnitOfWork,
+    payment: Payment,
+    paid_amount: int | None,
+    paid_currency: str | None,
+    now: datetime,
+    source: str,
+) -> FulfilOutcome:
+    """Complete ``payment`` and grant its credits, once. The caller commits."""
+    if payment.is_paid:
+        return FulfilOutcome.ALREADY_FULFILLED
+    if not payment.matches(paid_amount, paid_currency):
+        log.error(
+            "payment_amount_mismatch payment_id=%s user_id=%s expected=%s %s got=%s %s source=%s",
+            payment.id,
+            payment.user_id,
+            payment.amount,
+            payment.currency,
+            paid_amount,
+            paid_currency,
+            source,
+        )
+        return FulfilOutcome.AMOUNT_MISMATCH
+    payment.complete(now)
+    await uow.payments.save(payment)
+    entry = await uow.ledger.post(
+        purchase_posting(payment.user_id, payment.id, payment.credits), now
+    )
+    if entry is None:
+        return FulfilOutcome.ALREADY_FULFILLED
+    log.info(
+        "credits_granted payment_id=%s user_id=%s credits=%s balance_after=%s source=%s",
+        payment.id,
+        payment.user_id,
+        payment.credits,
+        entry.balance_after,
+        source,
+    )
+    return FulfilOutcome.GRANTED

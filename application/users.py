@@ -1,0 +1,135 @@
+"""Users and API keys: create (key shown once), authenticate, list, revoke."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from application.ids import hash_api_key, new_api_key, new_id, new_referral_code
+from application.ports import Clock, UnitOfWorkFactory
+from domain.errors import NotFound, Unauthenticated, ValidationFailed
+from domain.referral import normalise_referral_code
+from domain.user import ApiKey, User, normalise_email
+
+KEY_PREFIX_LENGTH = 11
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """The only time a plaintext key exists outside the caller's hands."""
+
+    key: ApiKey
+    plaintext: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedUser:
+    user: User
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user, or an operator key from ADMIN_API_KEYS (user None)."""
+
+    user: User | None
+    is_admin: bool
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise ValidationFailed(
+                "this endpoint needs a user's API key, not an operator key",
+                code="user_key_required",
+            )
+        return self.user
+
+
+def _issue(user_id: str, name: str | None, clock: Clock) -> IssuedKey:
+    plaintext = new_api_key()
+    key = ApiKey(
+        id=new_id("key"),
+        user_id=user_id,
+        prefix=plaintext[:KEY_PREFIX_LENGTH],
+        key_hash=hash_api_key(plaintext),
+        created_at=clock.now(),
+        name=name,
+    )
+    return IssuedKey(key, plaintext)
+
+
+async def create_user(
+    email: str,
+    *,
+    is_admin: bool = False,
+    referred_by_code: str | None = None,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+) -> CreatedUser:
+    normalised = normalise_email(email)
+    async with uow_factory() as uow:
+        referrer = None
+        if referred_by_code is not None:
+            code = normalise_referral_code(referred_by_code)
+            referrer = await uow.users.find_by_referral_code(code) if code else None
+            if referrer is None:
+                raise ValidationFailed(
+                    "no user has that referral code", code="unknown_referral_code"
+                )
+        user = User(
+            id=new_id("usr"),
+            email=normalised,
+            created_at=clock.now(),
+            is_admin=is_admin,
+            referral_code=new_referral_code(),
+            referred_by=referrer.id if referrer else None,
+        )
+        await uow.users.add(user)
+        await uow.ledger.open_account(user.id)
+        issued = _issue(user.id, "default", clock)
+        await uow.users.add_api_key(issued.key)
+        await uow.commit()
+    return CreatedUser(user, issued.plaintext)
+
+
+async def authenticate(
+    api_key: str | None,
+    *,
+    admin_key_hashes: Sequence[str],
+    uow_factory: UnitOfWorkFactory,
+) -> Principal:
+    if not api_key:
+        raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
+    digest = hash_api_key(api_key)
+    if any(hmac.compare_digest(digest, admin) for admin in admin_key_hashes):
+        return Principal(user=None, is_admin=True)
+    async with uow_factory() as uow:
+        key = await uow.users.find_api_key(digest)
+        user = await uow.users.get(key.user_id) if key is not None else None
+    if user is None:
+        raise Unauthenticated("invalid or revoked API key")
+    return Principal(user=user, is_admin=user.is_admin)
+
+
+async def create_api_key(
+    user_id: str, name: str | None, *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> IssuedKey:
+    issued = _issue(user_id, name, clock)
+    async with uow_factory() as uow:
+        await uow.users.add_api_key(issued.key)
+        await uow.commit()
+    return issued
+
+
+async def list_api_keys(user_id: str, *, uow_factory: UnitOfWorkFactory) -> Sequence[ApiKey]:
+    async with uow_factory() as uow:
+        return await uow.users.list_api_keys(user_id)
+
+
+async def revoke_api_key(
+    user_id: str, key_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> None:
+    async with uow_factory() as uow:
+        if not await uow.users.revoke_api_key(user_id, key_id, clock.now()):
+            raise NotFound("no such API key")
+        await uow.commit()

@@ -1,0 +1,113 @@
+"""Business failures, each with a stable code that clients and scripts can rely on.
+
+The HTTP edge maps ``status`` to a response; nothing below the entrypoints knows HTTP,
+the status is only the category of failure (validation, conflict, rule, ...).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every business failure."""
+
+    code = "domain_error"
+    status = 422
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a rule of form (bad amount, unknown currency, ...)."""
+
+    code = "validation_error"
+    status = 400
+
+
+class UnsupportedCurrency(ValidationFailed):
+    code = "unsupported_currency"
+
+
+class AmountOutOfRange(ValidationFailed):
+    code = "amount_out_of_range"
+
+
+class UnknownPackage(ValidationFailed):
+    code = "unknown_package"
+
+
+class PackageAmountMismatch(ValidationFailed):
+    code = "package_amount_mismatch"
+
+
+class RedirectNotAllowed(ValidationFailed):
+    code = "redirect_not_allowed"
+
+
+class NotFound(DomainError):
+    """Also used for another user's objects, so ids cannot be probed."""
+
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class RequestInProgress(Conflict):
+    code = "request_in_progress"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+
+class InvalidTransition(DomainError):
+    """A payment was asked to move to a status its current status cannot reach."""
+
+    code = "invalid_transition"
+
+
+class RefundNotAllowed(DomainError):
+    code = "refund_not_allowed"
+
+
+class RefundExceedsRemaining(DomainError):
+    code = "refund_exceeds_remaining"
+
+
+class InsufficientCredits(DomainError):
+    code = "insufficient_credits"
+
+
+class GatewayUnavailable(DomainError):
+    """The payment gateway could not be reached or failed; the caller may retry."""
+
+    code = "gateway_unavailable"
+    status = 503
+
+
+class GatewayRejected(DomainError):
+    """The payment gateway refused the request (bad parameters, card declined, ...)."""
+
+    code = "gateway_rejected"
+    status = 422

@@ -1,0 +1,162 @@
+"""The Payment entity and its monotonic state machine.
+
+``pending`` -> ``completed`` | ``failed`` | ``canceled`` | ``expired``;
+``completed`` -> ``partially_refunded`` -> ``refunded`` (and ``disputed``).
+``failed`` is not final: the customer may retry with another card. Once a payment
+is completed it never returns to pending, failed, canceled or expired.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import InvalidTransition, RefundExceedsRemaining, RefundNotAllowed
+from domain.money import Money
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+class PaymentKind(enum.StrEnum):
+    CHECKOUT = "checkout"
+    PAYMENT_INTENT = "payment_intent"
+
+
+OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
+PAID = frozenset(
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DISPUTED,
+    }
+)
+# Statuses that no gateway event can leave, except a completion: the gateway is the
+# truth about money taken, so a success reported for a payment we had marked expired
+# or canceled (a stale local view) is still honoured rather than lost.
+CLOSED_UNPAID = frozenset({PaymentStatus.CANCELED, PaymentStatus.EXPIRED})
+
+
+@dataclass(slots=True)
+class Payment:
+    id: str
+    user_id: str
+    kind: PaymentKind
+    amount: int
+    currency: str
+    credits: int
+    status: PaymentStatus
+    created_at: datetime
+    description: str | None = None
+    package_id: str | None = None
+    stripe_session_id: str | None = None
+    stripe_payment_intent_id: str | None = None
+    checkout_url: str | None = None
+    expires_at: datetime | None = None
+    completed_at: datetime | None = None
+    failure_reason: str | None = None
+    amount_refunded: int = 0
+    credits_reversed: int = 0
+    client_key: str | None = None
+    client_fingerprint: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def price(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def grant_key(self) -> str:
+        """One grant key per payment, whichever event or poll fulfils it (LESSONS 1)."""
+        return f"purchase:{self.id}"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID
+
+    def matches(self, amount: int | None, currency: str | None) -> bool:
+        """Whether the gateway's reported amount and currency are what we asked for."""
+        return amount == self.amount and (currency or "").lower() == self.currency
+
+    def complete(self, now: datetime) -> bool:
+        """Mark paid. Returns False when it already was (the caller grants nothing)."""
+        if self.status in PAID:
+            return False
+        self.status = PaymentStatus.COMPLETED
+        self.completed_at = now
+        self.failure_reason = None
+        self.updated_at = now
+        return True
+
+    def fail(self, reason: str, now: datetime) -> bool:
+        """Record a failed attempt; ignored once paid or closed (a late event)."""
+        if self.status not in OPEN:
+            return False
+        self.status = PaymentStatus.FAILED
+        self.failure_reason = reason
+        self.updated_at = now
+        return True
+
+    def cancel(self, reason: str | None, now: datetime) -> bool:
+        return self._close(PaymentStatus.CANCELED, reason, now)
+
+    def expire(self, now: datetime) -> bool:
+        return self._close(PaymentStatus.EXPIRED, None, now)
+
+    def _close(self, status: PaymentStatus, reason: str | None, now: datetime) -> bool:
+        if self.status not in OPEN:
+            return False
+        self.status = status
+        if reason:
+            self.failure_reason = reason
+        self.updated_at = now
+        return True
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.amount - self.amount_refunded
+
+    def check_refund(self, amount: int) -> None:
+        """Raise unless ``amount`` may be refunded now (admin-initiated refunds)."""
+        if self.status not in PAID or self.status is PaymentStatus.DISPUTED:
+            raise RefundNotAllowed(f"payment {self.id} is {self.status}, not refundable")
+        if amount <= 0:
+            raise RefundNotAllowed("refund amount must be positive")
+        if amount > self.refundable_amount:
+            raise RefundExceedsRemaining(
+                f"refund of {amount} exceeds the {self.refundable_amount} that remains"
+            )
+
+    def record_refund(self, amount: int, now: datetime) -> int:
+        """Apply a refund the gateway made; returns the credits it reverses.
+
+        Reversal is proportional and computed on cumulative totals, so any split of
+        refunds reverses exactly ``credits`` once the whole amount is refunded.
+        """
+        if self.status not in PAID:
+            raise InvalidTransition(f"payment {self.id} is {self.status}; nothing to refund")
+        if amount <= 0:
+            return 0
+        refunded = min(self.amount, self.amount_refunded + amount)
+        target = self.credits * refunded // self.amount
+        reversed_now = target - self.credits_reversed
+        self.amount_refunded = refunded
+        self.credits_reversed = target
+        if self.status is not PaymentStatus.DISPUTED:
+            self.status = (
+                PaymentStatus.REFUNDED
+                if refunded >= self.amount
+                else PaymentStatus.PARTIALLY_REFUNDED
+            )
+        self.updated_at = now
+        return reversed_now

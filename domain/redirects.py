@@ -1,0 +1,32 @@
+"""Where Checkout may send the customer back to: only the frontend's own origin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from domain.errors import RedirectNotAllowed
+
+
+def origin_of(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RedirectNotAllowed(f"'{url}' is not an absolute http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, f"{parts.hostname.lower()}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectPolicy:
+    """Success and cancel URLs must stay within ``frontend_url``'s origin (no open redirect)."""
+
+    frontend_url: str
+
+    def resolve(self, url: str | None, default_path: str) -> str:
+        if url is None:
+            return self.frontend_url.rstrip("/") + default_path
+        if any(ch in url for ch in "\r\n\t ") or len(url) > 2048:
+            raise RedirectNotAllowed("redirect URL contains whitespace or is too long")
+        if origin_of(url) != origin_of(self.frontend_url):
+            raise RedirectNotAllowed("redirect URLs must stay on FRONTEND_URL's origin")
+        return url

@@ -1,0 +1,122 @@
+"""The ``creditline`` command: serve, db upgrade, users create, ledger verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import cyclopts
+from dotenv import load_dotenv
+
+from adapters.sqlalchemy.migrate import upgrade_sync
+from application.queries import verify_ledger
+from application.users import create_user
+from entrypoints.container import Container, build_container
+from entrypoints.logs import configure_logging
+from entrypoints.settings import ConfigError, Settings, load_settings
+
+app = cyclopts.App(name="creditline", help="Prepaid credits sold through Stripe, kept in a ledger.")
+db = cyclopts.App(name="db", help="Database schema.")
+users = cyclopts.App(name="users", help="Users and API keys.")
+ledger = cyclopts.App(name="ledger", help="Ledger checks.")
+app.command(db)
+app.command(users)
+app.command(ledger)
+
+
+def _settings() -> Settings:
+    load_dotenv()
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"creditline: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _container() -> Container:
+    return build_container(_settings())
+
+
+@app.command
+def serve(*, migrate: bool = True) -> None:
+    """Apply migrations (unless --no-migrate) and serve the HTTP API."""
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    settings = _settings()
+    configure_logging()
+    if migrate:
+        upgrade_sync(settings.database_url)
+    container = build_container(settings)
+    print(
+        f"creditline: {settings.payment_gateway} gateway, API docs at {settings.public_url}/docs; "
+        "create a user with: creditline users create --email you@example.com",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(container), host=settings.host, port=settings.port, log_config=None)
+
+
+@db.command(name="upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    upgrade_sync(_settings().database_url, revision)
+    print("creditline: database is up to date")
+
+
+@users.command(name="create")
+def users_create(*, email: str, admin: bool = False) -> None:
+    """Create a user and print its API key (shown once)."""
+    container = _container()
+
+    async def run() -> None:
+        try:
+            created = await create_user(
+                email, is_admin=admin, uow_factory=container.uow_factory(), clock=container.clock()
+            )
+        finally:
+            await container.engine().dispose()
+        print(
+            json.dumps(
+                {
+                    "user_id": created.user.id,
+                    "email": created.user.email,
+                    "api_key": created.api_key,
+                    "referral_code": created.user.referral_code,
+                    "is_admin": created.user.is_admin,
+                }
+            )
+        )
+
+    asyncio.run(run())
+
+
+@ledger.command(name="verify")
+def ledger_verify(*, as_json: Annotated[bool, cyclopts.Parameter(name="--json")] = False) -> None:
+    """Check every cached balance against the sum of its entries; exit 1 on a mismatch."""
+    container = _container()
+
+    async def run() -> list[dict[str, object]]:
+        try:
+            found = await verify_ledger(uow_factory=container.uow_factory())
+        finally:
+            await container.engine().dispose()
+        return [{"user_id": m.user_id, "cached": m.cached, "summed": m.summed} for m in found]
+
+    mismatches = asyncio.run(run())
+    if as_json:
+        print(json.dumps({"ok": not mismatches, "mismatches": mismatches}))
+    elif mismatches:
+        for m in mismatches:
+            print(f"MISMATCH user={m['user_id']} cached={m['cached']} summed={m['summed']}")
+        print(f"ledger verify: {len(mismatches)} account(s) differ from their entries")
+    else:
+        print("ledger verify: every balance equals the sum of its entries")
+    if mismatches:
+        raise SystemExit(1)
+
+
+def main() -> None:
+    app()

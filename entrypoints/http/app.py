@@ -1,0 +1,81 @@
+"""The Litestar application: routes, dependencies, error mapping, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.response import Redirect
+from sqlalchemy import text
+
+from adapters.sandbox.gateway import SandboxGateway
+from entrypoints.container import Container
+from entrypoints.http.deps import dependencies
+from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
+from entrypoints.http.payments import StripeController
+from entrypoints.http.sandbox import SandboxController
+from entrypoints.http.users import BalanceController, UsersController
+from entrypoints.http.webhook import stripe_webhook
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.settings()
+
+    @get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", tags=["health"])
+    async def ready() -> Response[Any]:
+        try:
+            async with container.engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return error_response(503, "database_unavailable", "the database is unavailable")
+        return Response({"status": "ready"}, media_type=MediaType.JSON)
+
+    @get("/docs", include_in_schema=False)
+    async def docs() -> Redirect:
+        return Redirect("/schema/swagger")
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.engine().dispose()
+
+    handlers: list[Any] = [
+        health,
+        ready,
+        docs,
+        stripe_webhook,
+        StripeController,
+        UsersController,
+        BalanceController,
+    ]
+    deps = dependencies(container)
+    if settings.payment_gateway == "sandbox":
+        gateway = container.gateway()
+        assert isinstance(gateway, SandboxGateway)
+        handlers.append(SandboxController)
+        deps["sandbox"] = Provide(lambda: gateway, sync_to_thread=False, use_cache=True)
+    return Litestar(
+        route_handlers=handlers,
+        dependencies=deps,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="creditline",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path="/openapi.json"), SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,97 @@
+"""Every failure becomes ``{"error": {"code", "message"}}`` here, and only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from application.handle_gateway_event import EventNotReady
+from application.ports import InvalidSignature, MalformedEvent
+from domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str) -> Response[Any]:
+    return Response(
+        {"error": {"code": code, "message": message}},
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def _signature(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    code = getattr(exc, "code", "invalid_webhook")
+    return error_response(400, code, str(exc))
+
+
+def _not_ready(_: Request[Any, Any, Any], exc: EventNotReady) -> Response[Any]:
+    return error_response(503, "event_not_ready", str(exc))
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    detail = exc.detail or "invalid request"
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    messages = [str(e.get("message", "")) for e in extra if isinstance(e, dict)]
+    message = "; ".join(m for m in messages if m) or detail
+    code = (
+        "malformed_json"
+        if "decode" in detail.lower() or "json" in message.lower()
+        else ("validation_error")
+    )
+    return error_response(400, code, message)
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "server_error" if status >= 500 else "client_error")
+    if status == 400 and "malformed" in exc.detail.lower():
+        code = "malformed_json"
+    return error_response(status, code, exc.detail)
+
+
+def _database(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("database_unavailable error=%s", type(exc).__name__)
+    return error_response(503, "database_unavailable", "the database is unavailable; retry")
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, OSError | ConnectionError):
+        return _database(request, exc)
+    log.exception("unhandled_error path=%s", request.url.path)
+    return error_response(500, "internal_error", "internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: _domain,
+    InvalidSignature: _signature,
+    MalformedEvent: _signature,
+    EventNotReady: _not_ready,
+    ValidationException: _validation,
+    HTTPException: _http,
+    OperationalError: _database,
+    DBAPIError: _database,
+    PoolTimeout: _database,
+    Exception: _unexpected,
+}

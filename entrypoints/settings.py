@@ -1,0 +1,185 @@
+"""Configuration from the environment (and ``.env``), checked once at start-up.
+
+A missing or invalid setting stops start-up with one line naming it. Credit
+packages and extra currencies come from the TOML file named by CREDITLINE_CONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.credits import CreditPackage, CreditRate, PricingPolicy
+from domain.errors import DomainError
+from domain.money import Money, normalise_currency
+from domain.redirects import origin_of
+
+DEFAULT_PACKAGES = (
+    ("credits_1000", "Starter", 1000, 1000, False),
+    ("credits_5500", "Growth", 5500, 5000, True),
+    ("credits_12000", "Scale", 12000, 10000, False),
+)
+
+
+class ConfigError(Exception):
+    """One invalid setting; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./creditline.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    app_env: str = "development"
+    payment_gateway: str = "sandbox"
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    stripe_api_base: str | None = None
+    frontend_url: str = "http://127.0.0.1:8000"
+    admin_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    checkout_expires_minutes: int = 60
+    max_body_bytes: int = 1024 * 1024
+    pricing: PricingPolicy = field(
+        default_factory=lambda: PricingPolicy({"usd": CreditRate("usd", 1)}, 50, 1_000_000)
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got '{raw}'") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        origin_of(value)
+    except DomainError:
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got '{value}'") from None
+    return value.rstrip("/")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings; raises ConfigError with one line naming the bad setting."""
+    env = os.environ if env is None else env
+    secret_key = env.get("STRIPE_SECRET_KEY") or None
+    gateway = (env.get("PAYMENT_GATEWAY") or ("stripe" if secret_key else "sandbox")).lower()
+    app_env = (env.get("APP_ENV") or "development").lower()
+    if gateway not in ("stripe", "sandbox"):
+        raise ConfigError(f"PAYMENT_GATEWAY must be 'stripe' or 'sandbox', got '{gateway}'")
+    if gateway == "sandbox" and app_env == "production":
+        raise ConfigError("PAYMENT_GATEWAY=sandbox is refused when APP_ENV=production")
+    webhook_secrets = _list(env, "STRIPE_WEBHOOK_SECRET")
+    if gateway == "stripe":
+        if not secret_key:
+            raise ConfigError("STRIPE_SECRET_KEY is required with PAYMENT_GATEWAY=stripe")
+        if not webhook_secrets:
+            raise ConfigError("STRIPE_WEBHOOK_SECRET is required with PAYMENT_GATEWAY=stripe")
+    elif not webhook_secrets:
+        # The sandbox signs its own events; a per-process secret keeps them verifiable.
+        webhook_secrets = (f"whsec_sandbox_{secrets.token_hex(16)}",)
+    port = _int(env, "PORT", 8000, 1, 65535)
+    host = env.get("HOST") or "127.0.0.1"
+    public_url = _url(env, "PUBLIC_URL", f"http://{host}:{port}")
+    min_amount = _int(env, "CHECKOUT_MIN_AMOUNT", 50, 1, 99_999_999)
+    max_amount = _int(env, "CHECKOUT_MAX_AMOUNT", 1_000_000, 1, 99_999_999)
+    if min_amount > max_amount:
+        raise ConfigError("CHECKOUT_MIN_AMOUNT must not exceed CHECKOUT_MAX_AMOUNT")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or Settings.database_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+        app_env=app_env,
+        payment_gateway=gateway,
+        stripe_secret_key=secret_key,
+        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        stripe_webhook_secrets=webhook_secrets,
+        stripe_api_base=env.get("STRIPE_API_BASE") or None,
+        frontend_url=_url(env, "FRONTEND_URL", public_url),
+        admin_api_keys=_list(env, "ADMIN_API_KEYS"),
+        checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
+        pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
+    )
+
+
+def _pricing(path: str | None, min_amount: int, max_amount: int) -> PricingPolicy:
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"CREDITLINE_CONFIG '{path}' cannot be read: {exc}") from None
+    try:
+        rates = {"usd": CreditRate("usd", 1)}
+        for code, spec in (data.get("currencies") or {}).items():
+            currency = normalise_currency(code)
+            rates[currency] = CreditRate(
+                currency, int(spec["credits_numerator"]), int(spec.get("credits_denominator", 1))
+            )
+        packages = (
+            tuple(_package(p) for p in data["packages"])
+            if "packages" in data
+            else tuple(
+                _package(
+                    {
+                        "id": i,
+                        "name": n,
+                        "credits": c,
+                        "amount": a,
+                        "currency": "usd",
+                        "popular": pop,
+                    }
+                )
+                for i, n, c, a, pop in DEFAULT_PACKAGES
+            )
+        )
+    except (KeyError, TypeError, ValueError, DomainError) as exc:
+        raise ConfigError(f"CREDITLINE_CONFIG is invalid: {exc}") from None
+    for package in packages:
+        if package.price.currency not in rates:
+            raise ConfigError(f"CREDITLINE_CONFIG package '{package.id}' uses an unsold currency")
+    return PricingPolicy(rates, min_amount, max_amount, packages)
+
+
+def _package(spec: Mapping[str, Any]) -> CreditPackage:
+    price = Money.of(int(spec["amount"]), str(spec["currency"]))
+    credits = int(spec["credits"])
+    if credits <= 0 or price.amount <= 0:
+        raise ValueError(f"package '{spec['id']}' needs positive credits and amount")
+    face_value = credits  # 1 credit = 1 US cent; other currencies show no discount
+    discount = (
+        round(100 * (face_value - price.amount) / face_value)
+        if price.currency == "usd" and face_value > price.amount
+        else 0
+    )
+    return CreditPackage(
+        id=str(spec["id"]),
+        name=str(spec["name"]),
+        credits=credits,
+        price=price,
+        discount_percentage=int(spec.get("discount_percentage", discount)),
+        popular=bool(spec.get("popular", False)),
+    )

@@ -1,0 +1,35 @@
+# creditline tasks. `python3 dev.py <recipe>` runs these on a machine without uv or just.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Serve the API (SQLite + sandbox gateway by default), after applying migrations.
+serve *args:
+    uv sync --frozen --quiet
+    uv run creditline serve {{args}}
+
+# Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL or Docker).
+test *args:
+    uv sync --frozen --quiet
+    uv run pytest {{args}}
+
+# ruff, mypy (strict on domain and application), import-linter layer contracts.
+lint:
+    uv sync --frozen --quiet
+    uv run ruff check .
+    uv run ruff format --check .
+    uv run mypy
+    uv run lint-imports
+
+# Format the code.
+fmt:
+    uv run ruff format .
+    uv run ruff check --fix .
+
+# Benchmarks: webhook throughput against pgbench on the same SQL (needs PostgreSQL).
+bench *args:
+    uv sync --frozen --quiet
+    uv run python -m benchmarks.webhooks {{args}}
+
+# Apply migrations to DATABASE_URL.
+migrate:
+    uv run creditline db upgrade

@@ -1,0 +1,148 @@
+"""A local stand-in for Stripe's Checkout Sessions API, which localstripe lacks.
+
+It answers with Stripe-shaped sessions and records every request (decoded form,
+headers), so tests can assert what the adapter sent. Tests move sessions along with
+``complete`` and make the next request fail with ``fail_next``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
+
+from tests.integration.stripe_http import Handler, IdempotencyCache, decode_form, stripe_error
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: CIMultiDict[str]
+    form: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    message: str
+    error_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self._failures: deque[Failure] = deque()
+        app = web.Application(middlewares=[self._record, self._fail, IdempotencyCache().middleware])
+        app.router.add_post("/v1/checkout/sessions", self._create)
+        app.router.add_get("/v1/checkout/sessions/{id}", self._retrieve)
+        app.router.add_post("/v1/checkout/sessions/{id}/expire", self._expire)
+        self._server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def base_url(self) -> str:
+        return str(self._server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        await self._server.start_server()
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    def fail_next(
+        self,
+        status: int,
+        message: str,
+        error_type: str = "api_error",
+        headers: dict[str, str] | None = None,
+        **fields: str,
+    ) -> None:
+        """Answer the next request with a Stripe error (``fields``: code, ...) instead."""
+        self._failures.append(Failure(status, message, error_type, headers or {}, fields))
+
+    def complete(self, session_id: str, *, paid: bool, payment_intent: Any) -> None:
+        """What Stripe does when the customer pays (or starts a delayed payment)."""
+        self.sessions[session_id].update(
+            status="complete",
+            payment_status="paid" if paid else "unpaid",
+            payment_intent=payment_intent,
+            url=None,
+        )
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        body = await request.text()
+        self.requests.append(
+            RecordedRequest(
+                request.method, request.path, CIMultiDict(request.headers), decode_form(body)
+            )
+        )
+        return await handler(request)
+
+    @web.middleware
+    async def _fail(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self._failures:
+            return await handler(request)
+        failure = self._failures.popleft()
+        response = stripe_error(
+            failure.status, failure.message, failure.error_type, **failure.fields
+        )
+        response.headers.update(failure.headers)
+        return response
+
+    async def _create(self, request: web.Request) -> web.Response:
+        form = decode_form(await request.text())
+        line = form["line_items"][0]
+        session_id = "cs_test_" + secrets.token_hex(12)
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": form["mode"],
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_total": int(line["price_data"]["unit_amount"]) * int(line["quantity"]),
+            "currency": line["price_data"]["currency"],
+            "client_reference_id": form.get("client_reference_id"),
+            "metadata": form.get("metadata", {}),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "expires_at": int(form["expires_at"]),
+            "created": int(time.time()),
+            "livemode": False,
+            "payment_intent": None,
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+        self.sessions[session_id] = session
+        return web.json_response(session)
+
+    async def _retrieve(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.match_info["id"])
+        if session is None:
+            return _missing(request.match_info["id"])
+        return web.json_response(session)
+
+    async def _expire(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.match_info["id"])
+        if session is None:
+            return _missing(request.match_info["id"])
+        if session["status"] != "open":
+            return stripe_error(
+                400,
+                f"Only Checkout Sessions with a status of `open` can be expired. "
+                f"This Checkout Session has a status of `{session['status']}`.",
+            )
+        session.update(status="expired", url=None)
+        return web.json_response(session)
+
+
+def _missing(session_id: str) -> web.Response:
+    return stripe_error(404, f"No such checkout.session: '{session_id}'", code="resource_missing")

@@ -1,0 +1,388 @@
+"""One contract for every adapter of the persistence ports: memory, SQLite, PostgreSQL.
+
+Each test states a behaviour the use cases rely on and checks the resulting state
+through the ports; two hooks reach under them only to tamper with a balance and to
+read an event's recorded outcome, which the ports deliberately do not expose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from adapters.memory.uow import MemoryStore
+from adapters.sqlalchemy.engine import make_engine
+from adapters.sqlalchemy.tables import accounts, processed_events
+from adapters.sqlalchemy.uow import uow_factory
+from application.gateway import EventKind, GatewayEvent, GatewayRefund, RefundStatus
+from application.ports import UnitOfWorkFactory
+from domain.errors import (
+    Conflict,
+    EmailTaken,
+    InsufficientCredits,
+    NotFound,
+    RequestInProgress,
+    ValidationFailed,
+)
+from domain.ledger import BalanceMismatch, EntryKind, Posting, purchase_posting
+from domain.payment import Payment, PaymentKind, PaymentStatus
+from domain.user import ApiKey, User
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Backend:
+    uow: UnitOfWorkFactory
+    set_balance: Callable[[str, int], Awaitable[None]]
+    outcome_of: Callable[[str], Awaitable[tuple[str | None, str | None]]]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "memory":
+        return None
+    url: str = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "empty_pg_url"
+    )
+    return url
+
+
+@pytest.fixture
+async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
+    if backend_url is None:
+        store = MemoryStore()
+
+        async def set_memory_balance(user_id: str, balance: int) -> None:
+            account = store.state.accounts[user_id]
+            store.state.accounts[user_id] = replace(account, balance=balance)
+
+        async def memory_outcome(event_id: str) -> tuple[str | None, str | None]:
+            event = store.state.events[event_id]
+            return event.outcome, event.detail
+
+        yield Backend(store.uow_factory, set_memory_balance, memory_outcome)
+        return
+    engine = make_engine(backend_url)
+
+    async def set_sql_balance(user_id: str, balance: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(accounts).where(accounts.c.user_id == user_id).values(balance=balance)
+            )
+
+    async def sql_outcome(event_id: str) -> tuple[str | None, str | None]:
+        columns = processed_events.c.outcome, processed_events.c.detail
+        statement = select(*columns).where(processed_events.c.event_id == event_id)
+        async with engine.connect() as conn:
+            outcome, detail = (await conn.execute(statement)).one()
+        return outcome, detail
+
+    yield Backend(uow_factory(engine), set_sql_balance, sql_outcome)
+    await engine.dispose()
+
+
+def grant(user_id: str, credits: int, key: str) -> Posting:
+    return Posting(user_id, credits, EntryKind.ADMIN_ADJUSTMENT, "test", key, key)
+
+
+def debit(user_id: str, credits: int, key: str, kind: EntryKind = EntryKind.USAGE_DEBIT) -> Posting:
+    return Posting(user_id, -credits, kind, "test", key, key)
+
+
+def a_payment(payment_id: str, user_id: str = "u1", **changes: Any) -> Payment:
+    payment = Payment(
+        id=payment_id,
+        user_id=user_id,
+        kind=PaymentKind.CHECKOUT,
+        amount=1000,
+        currency="usd",
+        credits=1000,
+        status=PaymentStatus.PENDING,
+        created_at=NOW,
+    )
+    return replace(payment, **changes)
+
+
+def a_user(user_id: str, email: str, code: str | None = None) -> User:
+    return User(id=user_id, email=email, created_at=NOW, referral_code=code)
+
+
+async def open_accounts(backend: Backend, *user_ids: str) -> None:
+    async with backend.uow() as uow:
+        for user_id in user_ids:
+            await uow.ledger.open_account(user_id)
+        await uow.commit()
+
+
+# ---- ledger -----------------------------------------------------------------------
+
+
+async def test_post_moves_balance_and_duplicate_key_is_already_done(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        entry = await uow.ledger.post(purchase_posting("u1", "pay_1", 1000), NOW)
+        await uow.commit()
+    assert entry is not None and entry.balance_after == 1000 and entry.credits == 1000
+    async with backend.uow() as uow:
+        assert await uow.ledger.post(purchase_posting("u1", "pay_1", 1000), NOW) is None
+        await uow.commit()
+        account = await uow.ledger.account("u1")
+        page = await uow.ledger.entries("u1", 10, None)
+    assert account is not None and account.balance == 1000
+    assert [e.idempotency_key for e in page.items] == ["purchase:pay_1"]
+
+
+async def test_usage_debit_never_overdraws_but_a_reversal_records_debt(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "g1"), NOW)
+        with pytest.raises(InsufficientCredits):
+            await uow.ledger.post(debit("u1", 101, "d1"), NOW)
+        spent = await uow.ledger.post(debit("u1", 100, "d2"), NOW)
+        reversed_ = await uow.ledger.post(debit("u1", 40, "r1", EntryKind.REFUND_REVERSAL), NOW)
+        await uow.commit()
+        account = await uow.ledger.account("u1")
+    assert spent is not None and spent.balance_after == 0
+    assert reversed_ is not None and reversed_.balance_after == -40
+    assert account is not None and account.balance == -40
+    async with backend.uow() as uow:
+        assert await uow.ledger.verify() == []
+
+
+async def test_replayed_debit_is_already_done_even_when_no_longer_covered(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "g1"), NOW)
+        await uow.ledger.post(debit("u1", 80, "d1"), NOW)
+        assert await uow.ledger.post(debit("u1", 80, "d1"), NOW) is None
+        account = await uow.ledger.account("u1")
+    assert account is not None and account.balance == 20
+
+
+async def test_post_to_a_missing_account_is_not_found(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.ledger.post(grant("ghost", 10, "g1"), NOW)
+        assert await uow.ledger.account("ghost") is None
+
+
+async def test_open_account_is_idempotent(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 5, "g1"), NOW)
+        await uow.ledger.open_account("u1")
+        account = await uow.ledger.account("u1")
+    assert account is not None and (account.balance, account.held) == (5, 0)
+
+
+async def test_entries_page_newest_first_per_user(backend: Backend) -> None:
+    await open_accounts(backend, "u1", "u2")
+    async with backend.uow() as uow:
+        for n in range(5):
+            await uow.ledger.post(grant("u1", n + 1, f"g{n}"), NOW + timedelta(seconds=n))
+            await uow.ledger.post(grant("u2", 1, f"other{n}"), NOW)
+        await uow.commit()
+    keys: list[str] = []
+    cursor = None
+    async with backend.uow() as uow:
+        while True:
+            page = await uow.ledger.entries("u1", 2, cursor)
+            keys += [entry.idempotency_key for entry in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        with pytest.raises(ValidationFailed):
+            await uow.ledger.entries("u1", 2, "not a cursor!")
+    assert keys == ["g4", "g3", "g2", "g1", "g0"]
+
+
+async def test_verify_finds_a_tampered_balance(backend: Backend) -> None:
+    await open_accounts(backend, "u1", "u2", "u3")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "g1"), NOW)
+        await uow.ledger.post(grant("u2", 50, "g2"), NOW)
+        await uow.commit()
+    await backend.set_balance("u1", 1_000_000)
+    await backend.set_balance("u3", 7)
+    async with backend.uow() as uow:
+        mismatches = await uow.ledger.verify()
+    assert sorted(mismatches, key=lambda m: m.user_id) == [
+        BalanceMismatch("u1", 1_000_000, 100),
+        BalanceMismatch("u3", 7, 0),
+    ]
+
+
+# ---- unit of work -----------------------------------------------------------------
+
+
+async def test_leaving_without_commit_rolls_back(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.ledger.open_account("u1")
+        await uow.commit()
+        await uow.ledger.post(grant("u1", 10, "after-commit"), NOW)
+    with pytest.raises(RuntimeError):
+        async with backend.uow() as uow:
+            await uow.users.add(a_user("u9", "nine@example.com"))
+            raise RuntimeError("boom")
+    async with backend.uow() as uow:
+        account = await uow.ledger.account("u1")
+        assert await uow.users.get("u9") is None
+    assert account is not None and account.balance == 0
+
+
+async def test_timestamps_come_back_timezone_aware_utc(backend: Backend) -> None:
+    paris = timezone(timedelta(hours=1))
+    local = datetime(2026, 1, 1, 13, 0, tzinfo=paris)
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("p1", created_at=local, expires_at=local))
+        await uow.ledger.post(grant("u1", 1, "g1"), local)
+        await uow.commit()
+    async with backend.uow() as uow:
+        payment = await uow.payments.get("p1")
+        entry = (await uow.ledger.entries("u1", 1, None)).items[0]
+    assert payment is not None and payment.expires_at is not None
+    for value in (payment.created_at, payment.expires_at, entry.created_at):
+        assert value == NOW and value.utcoffset() == timedelta(0)
+    async with backend.uow() as uow:
+        with pytest.raises(Exception, match="naive datetime"):
+            await uow.ledger.post(grant("u1", 1, "g2"), datetime(2026, 1, 1))
+
+
+# ---- payments ---------------------------------------------------------------------
+
+
+async def test_payments_add_get_save_and_find(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("p1", client_key="k1", client_fingerprint="f1"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        payment = await uow.payments.get("p1", for_update=True)
+        assert payment is not None and payment.status is PaymentStatus.PENDING
+        payment.stripe_session_id, payment.stripe_payment_intent_id = "cs_1", "pi_1"
+        payment.checkout_url = "https://pay.example/cs_1"
+        payment.complete(NOW + timedelta(minutes=1))
+        payment.record_refund(250, NOW + timedelta(minutes=2))
+        await uow.payments.save(payment)
+        await uow.commit()
+    async with backend.uow() as uow:
+        by_session = await uow.payments.find_by_session("cs_1", for_update=True)
+        by_intent = await uow.payments.find_by_intent("pi_1", for_update=True)
+        by_key = await uow.payments.find_by_client_key("u1", "k1")
+        assert await uow.payments.find_by_client_key("u2", "k1") is None
+        assert await uow.payments.get("nope") is None
+    assert by_session == by_intent == by_key == payment
+    assert by_session is not None and by_session.status is PaymentStatus.PARTIALLY_REFUNDED
+    assert (by_session.amount_refunded, by_session.credits_reversed) == (250, 250)
+
+
+async def test_saving_an_unknown_payment_is_not_found(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        with pytest.raises(NotFound):
+            await uow.payments.save(a_payment("missing"))
+
+
+async def test_client_key_is_unique_per_user(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("p1", client_key="k1"))
+        await uow.payments.add(a_payment("p2", user_id="u2", client_key="k1"))
+        with pytest.raises(RequestInProgress):
+            await uow.payments.add(a_payment("p3", client_key="k1"))
+        with pytest.raises(Conflict):
+            await uow.payments.add(a_payment("p1"))
+        await uow.payments.add(a_payment("p4", client_key="k2"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.payments.get("p3") is None
+        assert await uow.payments.get("p4") is not None
+
+
+async def test_list_for_user_is_stable_newest_first(backend: Backend) -> None:
+    times = [NOW, NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=1), NOW]
+    async with backend.uow() as uow:
+        for n, created_at in enumerate(times):
+            await uow.payments.add(a_payment(f"p{n}", created_at=created_at))
+        await uow.payments.add(a_payment("theirs", user_id="u2"))
+        await uow.commit()
+    seen: list[str] = []
+    cursor = None
+    async with backend.uow() as uow:
+        for _ in range(3):
+            page = await uow.payments.list_for_user("u1", 2, cursor)
+            seen += [p.id for p in page.items]
+            cursor = page.next_cursor
+    assert seen == ["p3", "p2", "p4", "p1", "p0"] and cursor is None
+
+
+# ---- events and refunds -----------------------------------------------------------
+
+
+async def test_an_event_is_claimed_once(backend: Backend) -> None:
+    event = GatewayEvent("evt_1", "payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED)
+    async with backend.uow() as uow:
+        assert await uow.events.claim(event, NOW) is True
+        await uow.events.set_outcome("evt_1", "granted", "pay_1")
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.events.claim(event, NOW) is False
+    assert await backend.outcome_of("evt_1") == ("granted", "pay_1")
+
+
+async def test_a_refund_is_recorded_once(backend: Backend) -> None:
+    refund = GatewayRefund("re_1", "pi_1", 500, "usd", RefundStatus.SUCCEEDED)
+    async with backend.uow() as uow:
+        assert await uow.refunds.add(refund, "p1", "u1", 500, NOW) is True
+        assert await uow.refunds.add(refund, "p1", "u1", 500, NOW) is False
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.refunds.credits_reversed("re_1") == 500
+        assert await uow.refunds.credits_reversed("re_2") is None
+
+
+# ---- users and api keys -----------------------------------------------------------
+
+
+async def test_email_taken_leaves_the_transaction_usable(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.users.add(a_user("u1", "a@example.com", "CODE1"))
+        with pytest.raises(EmailTaken):
+            await uow.users.add(a_user("u2", "a@example.com"))
+        with pytest.raises(Conflict):
+            await uow.users.add(a_user("u3", "c@example.com", "CODE1"))
+        await uow.users.add(a_user("u4", "b@example.com"))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.users.get("u1") == a_user("u1", "a@example.com", "CODE1")
+        assert await uow.users.find_by_referral_code("CODE1") == await uow.users.get("u1")
+        assert await uow.users.get("u4") is not None
+        assert await uow.users.get("u2") is None and await uow.users.get("u3") is None
+
+
+async def test_api_keys_are_found_listed_and_revoked(backend: Backend) -> None:
+    keys = [ApiKey(f"k{n}", "u1", f"cl_{n}", f"h{n}", NOW + timedelta(seconds=n)) for n in (1, 2)]
+    async with backend.uow() as uow:
+        await uow.users.add(a_user("u1", "a@example.com"))
+        await uow.users.add(a_user("u2", "b@example.com"))
+        for key in keys:
+            await uow.users.add_api_key(key)
+        await uow.commit()
+    later = datetime(2026, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=1)))
+    async with backend.uow() as uow:
+        assert await uow.users.find_api_key("h1") == keys[0]
+        assert await uow.users.revoke_api_key("u2", "k1", later) is False
+        assert await uow.users.revoke_api_key("u1", "k1", later) is True
+        assert await uow.users.revoke_api_key("u1", "k1", later + timedelta(hours=1)) is True
+        assert await uow.users.revoke_api_key("u1", "missing", later) is False
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.users.find_api_key("h1") is None
+        assert await uow.users.find_api_key("h2") == keys[1]
+        listed = await uow.users.list_api_keys("u1")
+        assert await uow.users.list_api_keys("u2") == []
+    assert listed == [replace(keys[0], revoked_at=later), keys[1]]

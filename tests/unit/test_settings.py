@@ -1,0 +1,57 @@
+import pytest
+
+from entrypoints.settings import ConfigError, load_settings
+
+
+def test_defaults_are_sandbox_on_sqlite() -> None:
+    s = load_settings({})
+    assert s.payment_gateway == "sandbox"
+    assert s.database_url.startswith("sqlite+aiosqlite")
+    assert s.port == 8000 and s.stripe_webhook_secrets
+    assert [p.credits for p in s.pricing.packages] == [1000, 5500, 12000]
+
+
+def test_stripe_is_chosen_by_secret_key_and_needs_a_webhook_secret() -> None:
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
+        load_settings({"STRIPE_SECRET_KEY": "sk_test_x"})
+    s = load_settings(
+        {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b"}
+    )
+    assert s.payment_gateway == "stripe"
+    assert s.stripe_webhook_secrets == ("whsec_a", "whsec_b")
+    assert "sk_test_x" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"PORT": "http"}, "PORT"),
+        ({"CHECKOUT_EXPIRES_MINUTES": "10"}, "CHECKOUT_EXPIRES_MINUTES"),
+        ({"CHECKOUT_EXPIRES_MINUTES": "1441"}, "CHECKOUT_EXPIRES_MINUTES"),
+        ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY"),
+        ({"APP_ENV": "production"}, "sandbox"),
+        ({"FRONTEND_URL": "not a url"}, "FRONTEND_URL"),
+        ({"CREDITLINE_CONFIG": "/nonexistent.toml"}, "CREDITLINE_CONFIG"),
+    ],
+)
+def test_invalid_settings_name_themselves(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_toml_config_packages_and_currencies(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[currencies.eur]\ncredits_numerator = 108\ncredits_denominator = 100\n"
+        '[[packages]]\nid = "eur10"\nname = "Ten euros"\ncredits = 1080\namount = 1000\n'
+        'currency = "eur"\npopular = true\n'
+    )
+    s = load_settings({"CREDITLINE_CONFIG": str(path)})
+    assert s.pricing.rates["eur"].credits_for(1000) == 1080
+    assert s.pricing.package("eur10").popular
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[packages]]\nid = "x"\nname = "X"\ncredits = 10\namount = 10\ncurrency = "gbp"\n'
+    )
+    with pytest.raises(ConfigError, match="unsold currency"):
+        load_settings({"CREDITLINE_CONFIG": str(bad)})
