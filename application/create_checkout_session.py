@@ -13,6 +13,8 @@ from domain.errors import NotFound
 from domain.payment import Payment, PaymentKind
 from domain.redirects import RedirectPolicy
 
+MIN_CHECKOUT_LIFETIME = timedelta(minutes=31)
+
 
 @dataclass(frozen=True, slots=True)
 class CreateCheckoutSession:
@@ -67,7 +69,9 @@ async def create_checkout_session(
         uow_factory=uow_factory,
         pricing=settings.pricing,
         now=clock.now(),
-        expires_in=settings.expires_in,
+        # Stripe refuses an expires_at under 30 minutes from *its* clock; the slack
+        # keeps a 30-minute setting valid across request latency and clock skew.
+        expires_in=max(settings.expires_in, MIN_CHECKOUT_LIFETIME),
     )
     if payment.stripe_session_id is None:
         payment = await _attach_session(payment, success_url, cancel_url, uow_factory, gateway)

@@ -21,6 +21,7 @@ class RefundPayment:
     payment_intent_id: str | None
     amount: int | None
     reason: str | None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +60,9 @@ async def refund_payment(
             payment_intent_id=payment.stripe_payment_intent_id,
             amount=amount,
             reason=command.reason,
-            # The same request against the same refunded total replays at the gateway.
-            idempotency_key=f"refund:{payment.id}:{payment.amount_refunded}:{amount}",
+            idempotency_key=_gateway_key(
+                payment.id, payment.amount_refunded, amount, command.idempotency_key
+            ),
         )
     )
     async with uow_factory() as uow:
@@ -80,3 +82,16 @@ async def refund_payment(
         status=refund.status.value,
         credits_reversed=reversed_credits,
     )
+
+
+def _gateway_key(payment_id: str, refunded_before: int, amount: int, client_key: str | None) -> str:
+    """The gateway idempotency key of an admin refund.
+
+    With the client's Idempotency-Key, retries of one request can never refund twice,
+    whatever webhooks landed in between. Without one, a retry is only recognised while
+    the refunded total is unchanged (an answer lost *and* its webhook already applied
+    looks like a new request), which is why the README asks admins to send a key.
+    """
+    if client_key:
+        return f"refund:{payment_id}:key:{client_key}"
+    return f"refund:{payment_id}:{refunded_before}:{amount}"

@@ -52,8 +52,9 @@ async def sync_checkout_session(
 ) -> PaymentView:
     payment = await _owned(uow_factory, user_id, session_id=session_id)
     state = await gateway.get_checkout(session_id)
-    if payment.status in OPEN and (state.paid or state.status is CheckoutStatus.EXPIRED):
-        payment = await _apply(
+    expired = state.status is CheckoutStatus.EXPIRED and payment.status in OPEN
+    if not payment.is_paid and (state.paid or expired):
+        payment = await apply_gateway_state(
             uow_factory,
             payment.id,
             clock.now(),
@@ -77,8 +78,8 @@ async def sync_payment_intent(
     payment = await _owned(uow_factory, user_id, intent_id=intent_id)
     intent = await gateway.get_payment_intent(intent_id)
     paid = intent.status is IntentStatus.SUCCEEDED
-    if payment.status in OPEN and paid:
-        payment = await _apply(
+    if not payment.is_paid and paid:
+        payment = await apply_gateway_state(
             uow_factory,
             payment.id,
             clock.now(),
@@ -91,7 +92,7 @@ async def sync_payment_intent(
     return PaymentView(payment, intent.status.value, paid, intent.client_secret)
 
 
-async def _apply(
+async def apply_gateway_state(
     uow_factory: UnitOfWorkFactory,
     payment_id: str,
     now: datetime,
@@ -101,7 +102,14 @@ async def _apply(
     currency: str | None,
     intent_id: str | None,
     source: str,
+    cancel_reason: str | None = None,
 ) -> Payment:
+    """Bring the payment in line with what the gateway said, in one short transaction.
+
+    Paid: fulfil through the exactly-once path. Not paid: the gateway object is closed,
+    so close the payment too, as canceled with ``cancel_reason`` (a PaymentIntent) or
+    as expired (a Checkout Session). Shared by the owner polls and the batch sweep.
+    """
     async with uow_factory() as uow:
         payment = await uow.payments.get(payment_id, for_update=True)
         if payment is None:
@@ -111,7 +119,13 @@ async def _apply(
             await uow.payments.save(payment)
         if paid:
             await fulfil(uow, payment, amount, currency, now, source)
-        elif payment.expire(now):
+        elif _close(payment, now, cancel_reason):
             await uow.payments.save(payment)
         await uow.commit()
     return payment
+
+
+def _close(payment: Payment, now: datetime, cancel_reason: str | None) -> bool:
+    if cancel_reason is not None:
+        return payment.cancel(cancel_reason, now)
+    return payment.expire(now)

@@ -25,8 +25,12 @@ class RedirectPolicy:
     def resolve(self, url: str | None, default_path: str) -> str:
         if url is None:
             return self.frontend_url.rstrip("/") + default_path
-        if any(ch in url for ch in "\r\n\t ") or len(url) > 2048:
-            raise RedirectNotAllowed("redirect URL contains whitespace or is too long")
+        # Browsers read "\\" as "/" and "user@host" as host, so either could smuggle
+        # another origin past urlsplit: both are refused outright.
+        if any(ch in url for ch in "\r\n\t \\") or len(url) > 2048:
+            raise RedirectNotAllowed("redirect URL contains whitespace or '\\', or is too long")
+        if "@" in urlsplit(url).netloc:
+            raise RedirectNotAllowed("redirect URLs may not carry credentials")
         if origin_of(url) != origin_of(self.frontend_url):
             raise RedirectNotAllowed("redirect URLs must stay on FRONTEND_URL's origin")
         return url

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -66,7 +66,8 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "server_error" if status >= 500 else "client_error")
-    if status == 400 and "malformed" in exc.detail.lower():
+    # Litestar wraps every body decoding error (msgspec's "malformed", "truncated", ...).
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         code = "malformed_json"
     return error_response(status, code, exc.detail)
 

@@ -202,12 +202,15 @@ class StripeController(Controller):
         self,
         data: JSONBody[s.RefundIn],
         admin: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey,
         uow_factory: NamedDependency[UnitOfWorkFactory],
         gateway: NamedDependency[PaymentGateway],
         clock: NamedDependency[Clock],
     ) -> s.RefundOut:
         result = await refund_payment(
-            RefundPayment(data.payment_id, data.payment_intent_id, data.amount, data.reason),
+            RefundPayment(
+                data.payment_id, data.payment_intent_id, data.amount, data.reason, idempotency_key
+            ),
             uow_factory=uow_factory,
             gateway=gateway,
             clock=clock,
