@@ -33,3 +33,8 @@ bench *args:
 # Apply migrations to DATABASE_URL.
 migrate:
     uv run creditline db upgrade
+
+# Benchmark of `batch expire-sessions` on PostgreSQL (rows/s, one and two workers).
+bench-batch *args:
+    uv sync --frozen --quiet
+    uv run python -m benchmarks.batch_expire {{args}}

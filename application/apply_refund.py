@@ -1,8 +1,12 @@
-"""Reverse credits for refunds the gateway made, once per refund id.
+"""Reverse credits for refunds the gateway made, once per refund id, and give them back
+if the refund then fails.
 
 Used by the refund webhook events and by the admin refund endpoint, so a refund
-seen by both reverses once. Reversal is proportional on cumulative amounts; a
-balance may go negative when refunded credits were already spent (recorded debt).
+seen by both reverses once. Reversal is proportional on cumulative amounts and takes
+back the purchase's own unspent credits first (its lot), then other lots; a balance
+may go negative when refunded credits were already spent (recorded debt). Refunds
+that undo a referral's qualifying purchase reverse its bonuses too (``purchase_rewards``).
+A refund reported failed or canceled is undone by ``restore_refund``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,16 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
+from application.gateway import (
+    FAILED_REFUND_STATUSES,
+    REVERSING_REFUND_STATUSES,
+    GatewayRefund,
+    RefundStatus,
+)
 from application.ports import UnitOfWork
-from domain.ledger import refund_posting
+from application.purchase_rewards import on_refund_applied
+from application.restore_refund import restore_failed_refund
+from domain.ledger import purchase_key, refund_posting
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -23,11 +34,14 @@ log = logging.getLogger(__name__)
 async def apply_refunds(
     uow: UnitOfWork, payment: Payment, refunds: Iterable[GatewayRefund], now: datetime
 ) -> dict[str, int]:
-    """Apply each new refund to ``payment`` (locked); returns credits reversed per refund id."""
-    applied: dict[str, int] = {}
+    """Apply each refund report to ``payment`` (locked).
+
+    Returns, per refund whose credits changed, what it reverses now: the credits a
+    new reversal took back, or 0 for a refund undone because it failed.
+    """
+    changed: dict[str, int] = {}
+    reversed_any = False
     for refund in refunds:
-        if refund.status not in REVERSING_REFUND_STATUSES:
-            continue
         if refund.currency and refund.currency.lower() != payment.currency:
             log.error(
                 "refund_currency_mismatch payment_id=%s refund_id=%s currency=%s",
@@ -35,29 +49,64 @@ async def apply_refunds(
                 refund.refund_id,
                 refund.currency,
             )
-            continue
-        candidate = copy.copy(payment)
-        reversed_credits = candidate.record_refund(refund.amount, now)
-        if not await uow.refunds.add(refund, payment.id, payment.user_id, reversed_credits, now):
-            continue
-        _adopt(payment, candidate)
-        if reversed_credits > 0:
-            await uow.ledger.post(
-                refund_posting(payment.user_id, payment.id, refund.refund_id, reversed_credits),
-                now,
-            )
-        applied[refund.refund_id] = reversed_credits
-        log.info(
-            "refund_applied payment_id=%s user_id=%s refund_id=%s amount=%s credits_reversed=%s",
-            payment.id,
-            payment.user_id,
-            refund.refund_id,
-            refund.amount,
-            reversed_credits,
-        )
-    if applied:
+        elif refund.status in REVERSING_REFUND_STATUSES:
+            reversed_credits = await _reverse(uow, payment, refund, now)
+            if reversed_credits is not None:
+                changed[refund.refund_id] = reversed_credits
+                reversed_any = True
+        elif refund.status in FAILED_REFUND_STATUSES and await restore_failed_refund(
+            uow, payment, refund, now
+        ):
+            changed[refund.refund_id] = 0
+    if changed:
         await uow.payments.save(payment)
-    return applied
+    if reversed_any:
+        await on_refund_applied(uow, payment, now)
+    return changed
+
+
+async def _reverse(
+    uow: UnitOfWork, payment: Payment, refund: GatewayRefund, now: datetime
+) -> int | None:
+    """Reverse a refund seen for the first time; None when it was already recorded."""
+    candidate = copy.copy(payment)
+    reversed_credits = candidate.record_refund(refund.amount, now)
+    if not await uow.refunds.add(refund, payment.id, payment.user_id, reversed_credits, now):
+        await _note_success(uow, refund)
+        return None
+    _adopt(payment, candidate)
+    if reversed_credits > 0:
+        lot = await uow.ledger.lot_for_key(purchase_key(payment.id))
+        posting = refund_posting(
+            payment.user_id,
+            payment.id,
+            refund.refund_id,
+            reversed_credits,
+            lot_entry_id=None if lot is None else lot.entry_id,
+        )
+        await uow.ledger.post(posting, now)
+    log.info(
+        "refund_applied payment_id=%s user_id=%s refund_id=%s amount=%s credits_reversed=%s",
+        payment.id,
+        payment.user_id,
+        refund.refund_id,
+        refund.amount,
+        reversed_credits,
+    )
+    return reversed_credits
+
+
+async def _note_success(uow: UnitOfWork, refund: GatewayRefund) -> None:
+    """A refund recorded as pending has succeeded: keep the log's status current.
+
+    Only ``pending`` moves: a failed or canceled refund is final, and a ``pending``
+    report of a refund recorded as succeeded is older than what we know.
+    """
+    if refund.status is not RefundStatus.SUCCEEDED:
+        return
+    recorded = await uow.refunds.get(refund.refund_id)
+    if recorded is not None and recorded.status is RefundStatus.PENDING:
+        await uow.refunds.set_status(refund.refund_id, RefundStatus.SUCCEEDED)
 
 
 def _adopt(payment: Payment, candidate: Payment) -> None:

@@ -3,7 +3,8 @@
 Checkout events, PaymentIntent events and session polls all call ``fulfil`` inside
 their own transaction, with the payment row locked. The grant is keyed
 ``purchase:<payment id>`` and the ledger's unique index is the last word, so two
-triggers for one payment grant once (LESSONS 1, 4).
+triggers for one payment grant once (LESSONS 1, 4). The referral bonus and the trial
+conversion ride in the same transaction, after the grant (``purchase_rewards``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from datetime import datetime
 
 from application.ports import UnitOfWork
+from application.purchase_rewards import on_purchase_completed
 from domain.ledger import purchase_posting
 from domain.payment import Payment
 
@@ -55,6 +57,7 @@ async def fulfil(
     )
     if entry is None:
         return FulfilOutcome.ALREADY_FULFILLED
+    await on_purchase_completed(uow, payment, now)
     log.info(
         "credits_granted payment_id=%s user_id=%s credits=%s balance_after=%s source=%s",
         payment.id,

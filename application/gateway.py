@@ -105,6 +105,8 @@ class RefundStatus(enum.StrEnum):
 
 # Refund statuses whose money has left (or is leaving) the merchant: credits reverse.
 REVERSING_REFUND_STATUSES = frozenset({RefundStatus.PENDING, RefundStatus.SUCCEEDED})
+# Final refund statuses whose money stayed with the merchant: a reversal is undone.
+FAILED_REFUND_STATUSES = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
 
 
 @dataclass(frozen=True, slots=True)

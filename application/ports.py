@@ -17,8 +17,18 @@ from application.gateway import (
     PaymentIntentRequest,
     PaymentIntentState,
     RefundRequest,
+    RefundStatus,
 )
-from domain.ledger import Account, BalanceMismatch, LedgerEntry, Posting
+from application.reward_ports import CouponRepository, ReferralRepository, TrialRepository
+from domain.ledger import (
+    Account,
+    Allocation,
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    Posting,
+)
+from domain.ledger_checks import LedgerMismatch
 from domain.payment import Payment
 from domain.user import ApiKey, User
 
@@ -104,6 +114,18 @@ class PaymentRepository(Protocol):
         """Newest first; the cursor is opaque (keyset on created_at, id)."""
         ...
 
+    async def claim_stale(
+        self, now: datetime, intents_created_before: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[Payment]:
+        """Lease up to ``limit`` open payments that outlived their time (the sweep).
+
+        Stale: a Checkout past ``expires_at``, or a PaymentIntent created before
+        ``intents_created_before``. A leased row is skipped until ``lease_until``, so
+        several workers share the work without holding a transaction across gateway
+        calls, and the rows of a worker that died come back once its lease runs out.
+        """
+        ...
+
 
 class LedgerRepository(Protocol):
     async def open_account(self, user_id: str) -> None: ...
@@ -113,7 +135,30 @@ class LedgerRepository(Protocol):
 
         Returns None when an entry with the same idempotency key exists ("already
         done"). Raises ``InsufficientCredits`` for a debit the balance cannot cover
-        unless the posting may go negative.
+        unless the posting may go negative. A grant becomes a lot (after repaying any
+        debt); a debit consumes lots as ``domain.lots.consume`` says and records its
+        allocations; an expiry built from a stale lot raises ``LotChanged``.
+        """
+        ...
+
+    async def lot_for_key(self, idempotency_key: str) -> Lot | None:
+        """The lot of the grant with this key (a refund's purchase); None for others."""
+        ...
+
+    async def open_lots(self, user_id: str) -> Sequence[Lot]:
+        """The user's lots with credits left, in the order debits consume them."""
+        ...
+
+    async def allocations(self, entry_id: int) -> Sequence[Allocation]:
+        """The lots a debit entry consumed, in the order it consumed them."""
+        ...
+
+    async def expired_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
+        """Up to ``limit`` lots with ``expires_at <= now`` and credits left, oldest expiry
+        first, for ``post(expiry_posting(lot), now)`` in this same unit of work.
+
+        On PostgreSQL the lots and their accounts are locked ``SKIP LOCKED``: several
+        workers take disjoint batches, and each batch's lots stay as read until commit.
         """
         ...
 
@@ -121,7 +166,21 @@ class LedgerRepository(Protocol):
 
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]: ...
 
-    async def verify(self) -> Sequence[BalanceMismatch]: ...
+    async def verify(self) -> Sequence[LedgerMismatch]:
+        """Every account whose cached balance is not the sum of its entries, and every
+        account whose lots disagree with its entries (``LotMismatch``)."""
+        ...
+
+    async def find_entry(self, idempotency_key: str) -> LedgerEntry | None:
+        """The entry made under ``idempotency_key`` (reconciliation's grant check)."""
+        ...
+
+    async def entries_since(
+        self, kind: EntryKind, since: datetime, after_id: int, limit: int
+    ) -> Sequence[LedgerEntry]:
+        """Entries of ``kind``, every user's, created at or after ``since`` with an id
+        above ``after_id``, by id: an audit reads the whole window page by page."""
+        ...
 
 
 class UserRepository(Protocol):
@@ -152,8 +211,24 @@ class EventLog(Protocol):
     async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedRefund:
+    """A refund as the log knows it: its last status and what it reversed when applied."""
+
+    refund_id: str
+    payment_id: str
+    amount: int
+    status: RefundStatus
+    credits_reversed: int
+
+
 class RefundLog(Protocol):
-    """Refunds applied to payments, one row per gateway refund id."""
+    """Refunds seen for payments, one row per gateway refund id.
+
+    A row is written the first time a refund is seen: applied (pending or succeeded),
+    or already failed or canceled (then it reversed nothing, and its id keeps a stale
+    report of it from reversing later).
+    """
 
     async def add(
         self,
@@ -170,6 +245,16 @@ class RefundLog(Protocol):
         """Credits the recorded refund reversed, or None if it is not recorded."""
         ...
 
+    async def get(self, refund_id: str) -> RecordedRefund | None: ...
+
+    async def set_status(self, refund_id: str, status: RefundStatus) -> None:
+        """Record the refund's newer status (the caller decides that it is newer)."""
+        ...
+
+    async def for_payment(self, payment_id: str) -> Sequence[RecordedRefund]:
+        """Every refund recorded for the payment, in no particular order."""
+        ...
+
 
 class UnitOfWork(Protocol):
     payments: PaymentRepository
@@ -177,6 +262,9 @@ class UnitOfWork(Protocol):
     users: UserRepository
     events: EventLog
     refunds: RefundLog
+    referrals: ReferralRepository
+    coupons: CouponRepository
+    trials: TrialRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from application.ports import Page, UnitOfWorkFactory
 from domain.errors import NotFound, ValidationFailed
-from domain.ledger import Account, BalanceMismatch, LedgerEntry
+from domain.ledger import Account, LedgerEntry
+from domain.ledger_checks import LedgerMismatch
 from domain.payment import Payment
 
 MAX_PAGE = 100
@@ -47,6 +48,7 @@ async def get_payment(
     return payment
 
 
-async def verify_ledger(*, uow_factory: UnitOfWorkFactory) -> list[BalanceMismatch]:
+async def verify_ledger(*, uow_factory: UnitOfWorkFactory) -> list[LedgerMismatch]:
+    """Balances that differ from their entries, then accounts whose lots differ."""
     async with uow_factory() as uow:
         return list(await uow.ledger.verify())

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 
 from application.ids import hash_api_key, new_api_key, new_id, new_referral_code
 from application.ports import Clock, UnitOfWorkFactory
+from application.referrals import attach_referral, find_referrer
+from application.trials import start_trial
 from domain.errors import NotFound, Unauthenticated, ValidationFailed
-from domain.referral import normalise_referral_code
+from domain.referral import ReferralTerms
+from domain.trial import TrialTerms
 from domain.user import ApiKey, User, normalise_email
 
 KEY_PREFIX_LENGTH = 11
@@ -63,19 +66,21 @@ async def create_user(
     *,
     is_admin: bool = False,
     referred_by_code: str | None = None,
+    referral_terms: ReferralTerms | None = None,
+    trial_terms: TrialTerms | None = None,
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
 ) -> CreatedUser:
+    """One transaction: the user, its account and key, its referral and its trial.
+
+    ``referral_terms`` are copied onto the referral (None: the defaults);
+    ``trial_terms`` None grants no trial.
+    """
     normalised = normalise_email(email)
     async with uow_factory() as uow:
         referrer = None
         if referred_by_code is not None:
-            code = normalise_referral_code(referred_by_code)
-            referrer = await uow.users.find_by_referral_code(code) if code else None
-            if referrer is None:
-                raise ValidationFailed(
-                    "no user has that referral code", code="unknown_referral_code"
-                )
+            referrer = await find_referrer(uow, referred_by_code)
         user = User(
             id=new_id("usr"),
             email=normalised,
@@ -86,6 +91,11 @@ async def create_user(
         )
         await uow.users.add(user)
         await uow.ledger.open_account(user.id)
+        if referrer is not None:
+            terms = referral_terms or ReferralTerms()
+            await attach_referral(uow, user, referrer, terms, clock)
+        if trial_terms is not None:
+            await start_trial(uow, user, trial_terms, clock.now())
         issued = _issue(user.id, "default", clock)
         await uow.users.add_api_key(issued.key)
         await uow.commit()

@@ -99,6 +99,13 @@ class InsufficientCredits(DomainError):
     code = "insufficient_credits"
 
 
+class LotChanged(Conflict):
+    """An expiry named a lot whose unspent part is no longer what the posting removes:
+    it was read outside the transaction that expires it. Read it again and retry."""
+
+    code = "lot_changed"
+
+
 class GatewayUnavailable(DomainError):
     """The payment gateway could not be reached or failed; the caller may retry."""
 
@@ -111,3 +118,81 @@ class GatewayRejected(DomainError):
 
     code = "gateway_rejected"
     status = 422
+
+
+# ---- referrals ------------------------------------------------------------------------
+
+
+class UnknownReferralCode(ValidationFailed):
+    code = "unknown_referral_code"
+
+
+class OwnReferralCode(DomainError):
+    code = "own_referral_code"
+
+
+class ReferralAlreadyApplied(Conflict):
+    code = "referral_already_applied"
+
+
+class ReferralWindowClosed(DomainError):
+    """Codes are applied before the first purchase, which decides the referral."""
+
+    code = "referral_window_closed"
+
+
+class ReferralCycle(DomainError):
+    code = "referral_cycle"
+
+
+class ReferralCodeExhausted(DomainError):
+    """The referrer has been paid for as many referrals as it may be."""
+
+    code = "referral_code_exhausted"
+
+
+# ---- coupons --------------------------------------------------------------------------
+
+
+class InvalidCouponCode(ValidationFailed):
+    code = "invalid_coupon_code"
+
+
+class CouponCodeTaken(Conflict):
+    code = "coupon_code_taken"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+
+
+class CouponInactive(DomainError):
+    code = "coupon_inactive"
+
+
+class CouponNotYetValid(DomainError):
+    code = "coupon_not_yet_valid"
+
+
+class CouponExpired(DomainError):
+    code = "coupon_expired"
+
+
+class CouponNotAssigned(Forbidden):
+    """The coupon is restricted to another user."""
+
+    code = "coupon_not_assigned"
+
+
+class CouponExhausted(DomainError):
+    code = "coupon_exhausted"
+
+
+class CouponAlreadyRedeemed(Conflict):
+    code = "coupon_already_redeemed"
+
+
+class CouponBlockedByDebt(DomainError):
+    """Promotional credits do not pay off debt from refunded, already spent credits."""
+
+    code = "coupon_blocked_by_debt"

@@ -1,9 +1,10 @@
 """The ledger's rules: immutable signed entries, one idempotency key each.
 
 A balance changes only through a ``Posting``; the repository turns it into an entry
-and moves the cached balance in the same transaction. Grants are lots that may
-expire; holds reserve credits (available = balance - held). Both are columns of the
-same tables, so the features that use them need no rewrite.
+and moves the cached balance in the same transaction. Every grant is a ``Lot`` whose
+unspent part debits consume (the rule is in ``domain.lots``), so expiring a grant
+removes exactly what is left of it. Holds reserve credits (available = balance -
+held); they are a column of the account already, so they need no rewrite.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from domain.credits import credits_as_usd
 from domain.errors import ValidationFailed
@@ -23,6 +25,8 @@ class EntryKind(enum.StrEnum):
     TRIAL = "trial"
     SUBSCRIPTION_GRANT = "subscription_grant"
     REFUND_REVERSAL = "refund_reversal"
+    # Gives back a reversal whose refund then failed at the gateway (the money stayed).
+    REFUND_RESTORE = "refund_restore"
     DISPUTE_HOLD = "dispute_hold"
     ADMIN_ADJUSTMENT = "admin_adjustment"
     USAGE_DEBIT = "usage_debit"
@@ -47,6 +51,9 @@ class Posting:
     reference_id: str
     idempotency_key: str
     expires_at: datetime | None = None
+    # A debit consumes this lot (a grant's entry id) before any other; an expiry
+    # consumes nothing else.
+    lot_entry_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.credits == 0:
@@ -55,6 +62,12 @@ class Posting:
             raise ValidationFailed("a posting needs an idempotency key of 1-255 characters")
         if self.expires_at is not None and self.credits < 0:
             raise ValidationFailed("only grants may expire")
+        if self.expires_at is not None and self.kind is EntryKind.PURCHASE:
+            raise ValidationFailed("purchased credits never expire")
+        if self.lot_entry_id is not None and self.credits > 0:
+            raise ValidationFailed("only a debit may name a lot to consume")
+        if self.kind is EntryKind.EXPIRY and (self.lot_entry_id is None or self.credits > 0):
+            raise ValidationFailed("an expiry removes credits from one named lot")
 
     @property
     def may_go_negative(self) -> bool:
@@ -73,6 +86,30 @@ class LedgerEntry:
     balance_after: int
     created_at: datetime
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """A grant seen as a source of credits: what it gave and what is still unspent.
+
+    ``remaining`` starts below ``credits`` when the grant first repaid debt, and only
+    goes down: debits consume it, an expiry takes whatever is left.
+    """
+
+    entry_id: int
+    user_id: str
+    credits: int
+    remaining: int
+    expires_at: datetime | None
+    kind: EntryKind
+    idempotency_key: str
+
+
+class Allocation(NamedTuple):
+    """``credits`` of one debit taken from the lot created by entry ``lot_entry_id``."""
+
+    lot_entry_id: int
+    credits: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +136,11 @@ class BalanceMismatch:
     summed: int
 
 
+def purchase_key(payment_id: str) -> str:
+    """The one grant key of a payment, whichever event grants it (LESSONS 1)."""
+    return f"purchase:{payment_id}"
+
+
 def purchase_posting(user_id: str, payment_id: str, credits: int) -> Posting:
     return Posting(
         user_id=user_id,
@@ -106,11 +148,14 @@ def purchase_posting(user_id: str, payment_id: str, credits: int) -> Posting:
         kind=EntryKind.PURCHASE,
         reference_type="payment",
         reference_id=payment_id,
-        idempotency_key=f"purchase:{payment_id}",
+        idempotency_key=purchase_key(payment_id),
     )
 
 
-def refund_posting(user_id: str, payment_id: str, refund_id: str, credits: int) -> Posting:
+def refund_posting(
+    user_id: str, payment_id: str, refund_id: str, credits: int, lot_entry_id: int | None = None
+) -> Posting:
+    """Take back refunded credits: from the purchase's own lot (``lot_entry_id``) first."""
     return Posting(
         user_id=user_id,
         credits=-credits,
@@ -118,4 +163,34 @@ def refund_posting(user_id: str, payment_id: str, refund_id: str, credits: int) 
         reference_type="refund",
         reference_id=refund_id,
         idempotency_key=f"refund:{payment_id}:{refund_id}",
+        lot_entry_id=lot_entry_id,
+    )
+
+
+def refund_restore_posting(user_id: str, payment_id: str, refund_id: str, credits: int) -> Posting:
+    """Give back what a refund that failed at the gateway had taken.
+
+    A grant like any other: it repays debt first and the rest is a new, non-expiring
+    lot, because the credits it took back may since have been spent or expired.
+    """
+    return Posting(
+        user_id=user_id,
+        credits=credits,
+        kind=EntryKind.REFUND_RESTORE,
+        reference_type="refund",
+        reference_id=refund_id,
+        idempotency_key=f"refund_restored:{payment_id}:{refund_id}",
+    )
+
+
+def expiry_posting(lot: Lot) -> Posting:
+    """Remove the unspent rest of an expired lot; its key makes expiring twice a no-op."""
+    return Posting(
+        user_id=lot.user_id,
+        credits=-lot.remaining,
+        kind=EntryKind.EXPIRY,
+        reference_type="lot",
+        reference_id=str(lot.entry_id),
+        idempotency_key=f"expiry:{lot.entry_id}",
+        lot_entry_id=lot.entry_id,
     )

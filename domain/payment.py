@@ -3,7 +3,9 @@
 ``pending`` -> ``completed`` | ``failed`` | ``canceled`` | ``expired``;
 ``completed`` -> ``partially_refunded`` -> ``refunded`` (and ``disputed``).
 ``failed`` is not final: the customer may retry with another card. Once a payment
-is completed it never returns to pending, failed, canceled or expired.
+is completed it never returns to pending, failed, canceled or expired. A refund that
+fails at the gateway after it was applied moves a payment back towards ``completed``
+(``restore_refund``): the money never left, so the refunded total goes down.
 """
 
 from __future__ import annotations
@@ -99,7 +101,16 @@ class Payment:
         return True
 
     def fail(self, reason: str, now: datetime) -> bool:
-        """Record a failed attempt; ignored once paid or closed (a late event)."""
+        """Record a failed attempt; ignored once paid (a late event).
+
+        A decline that arrives after the session expired or was canceled still leaves
+        its reason (the status stays closed), so the final state does not depend on
+        which of the two events was delivered first.
+        """
+        if self.status in CLOSED_UNPAID and self.failure_reason is None:
+            self.failure_reason = reason
+            self.updated_at = now
+            return True
         if self.status not in OPEN:
             return False
         self.status = PaymentStatus.FAILED
@@ -152,11 +163,38 @@ class Payment:
         reversed_now = target - self.credits_reversed
         self.amount_refunded = refunded
         self.credits_reversed = target
-        if self.status is not PaymentStatus.DISPUTED:
-            self.status = (
-                PaymentStatus.REFUNDED
-                if refunded >= self.amount
-                else PaymentStatus.PARTIALLY_REFUNDED
-            )
+        self._settle_refund_status()
         self.updated_at = now
         return reversed_now
+
+    def restore_refund(self, still_refunded: int, now: datetime) -> int:
+        """Undo a refund that failed at the gateway; returns the credits to give back.
+
+        The money stayed with the merchant, so the payment goes back to where the
+        refunds that still stand (``still_refunded``, their cumulative amount) leave it.
+        Rebuilding from that total rather than subtracting the failed refund's own
+        reversal keeps the rule ``credits_reversed == credits * refunded // amount``:
+        the state depends on which refunds stand, never on the order they arrived in,
+        and a later refund can never compute a negative reversal from rounding left over.
+        """
+        if self.status not in PAID:
+            raise InvalidTransition(f"payment {self.id} is {self.status}; nothing to restore")
+        refunded = min(self.amount_refunded, self.amount, max(0, still_refunded))
+        target = min(self.credits_reversed, self.credits * refunded // self.amount)
+        restored = self.credits_reversed - target
+        self.amount_refunded = refunded
+        self.credits_reversed = target
+        self._settle_refund_status()
+        self.updated_at = now
+        return restored
+
+    def _settle_refund_status(self) -> None:
+        """The status the refunded total implies; a dispute keeps its own status."""
+        if self.status is PaymentStatus.DISPUTED:
+            return
+        if self.amount_refunded >= self.amount:
+            self.status = PaymentStatus.REFUNDED
+        elif self.amount_refunded > 0:
+            self.status = PaymentStatus.PARTIALLY_REFUNDED
+        else:
+            self.status = PaymentStatus.COMPLETED

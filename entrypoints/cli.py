@@ -1,4 +1,4 @@
-"""The ``creditline`` command: serve, db upgrade, users create, ledger verify."""
+"""The ``creditline`` command: serve, db upgrade, users create, ledger verify, batch."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from dotenv import load_dotenv
 from adapters.sqlalchemy.migrate import upgrade_sync
 from application.queries import verify_ledger
 from application.users import create_user
+from domain.ledger_checks import LedgerMismatch
+from entrypoints import verify_report
+from entrypoints.batch.commands import batch_app
 from entrypoints.container import Container, build_container
 from entrypoints.logs import configure_logging
 from entrypoints.settings import ConfigError, Settings, load_settings
@@ -37,6 +40,9 @@ def _settings() -> Settings:
 
 def _container() -> Container:
     return build_container(_settings())
+
+
+app.command(batch_app(_container))
 
 
 @app.command
@@ -74,7 +80,11 @@ def users_create(*, email: str, admin: bool = False) -> None:
     async def run() -> None:
         try:
             created = await create_user(
-                email, is_admin=admin, uow_factory=container.uow_factory(), clock=container.clock()
+                email,
+                is_admin=admin,
+                trial_terms=container.settings().trial_terms,
+                uow_factory=container.uow_factory(),
+                clock=container.clock(),
             )
         finally:
             await container.engine().dispose()
@@ -95,26 +105,22 @@ def users_create(*, email: str, admin: bool = False) -> None:
 
 @ledger.command(name="verify")
 def ledger_verify(*, as_json: Annotated[bool, cyclopts.Parameter(name="--json")] = False) -> None:
-    """Check every cached balance against the sum of its entries; exit 1 on a mismatch."""
+    """Check every cached balance against the sum of its entries, and every account's
+    lots against its balance; exit 1 on a mismatch."""
     container = _container()
 
-    async def run() -> list[dict[str, object]]:
+    async def run() -> list[LedgerMismatch]:
         try:
-            found = await verify_ledger(uow_factory=container.uow_factory())
+            return await verify_ledger(uow_factory=container.uow_factory())
         finally:
             await container.engine().dispose()
-        return [{"user_id": m.user_id, "cached": m.cached, "summed": m.summed} for m in found]
 
-    mismatches = asyncio.run(run())
+    found = asyncio.run(run())
     if as_json:
-        print(json.dumps({"ok": not mismatches, "mismatches": mismatches}))
-    elif mismatches:
-        for m in mismatches:
-            print(f"MISMATCH user={m['user_id']} cached={m['cached']} summed={m['summed']}")
-        print(f"ledger verify: {len(mismatches)} account(s) differ from their entries")
+        print(json.dumps(verify_report.as_json(found)))
     else:
-        print("ledger verify: every balance equals the sum of its entries")
-    if mismatches:
+        print("\n".join(verify_report.as_lines(found)))
+    if found:
         raise SystemExit(1)
 
 

@@ -18,6 +18,8 @@ from domain.credits import CreditPackage, CreditRate, PricingPolicy
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
 from domain.redirects import origin_of
+from domain.referral import ReferralTerms
+from domain.trial import TrialTerms
 
 DEFAULT_PACKAGES = (
     ("credits_1000", "Starter", 1000, 1000, False),
@@ -45,10 +47,14 @@ class Settings:
     frontend_url: str = "http://127.0.0.1:8000"
     admin_api_keys: tuple[str, ...] = field(default=(), repr=False)
     checkout_expires_minutes: int = 60
+    # A PaymentIntent never expires on its own; `batch expire-sessions` cancels it then.
+    payment_intent_ttl_hours: int = 24
     max_body_bytes: int = 1024 * 1024
     pricing: PricingPolicy = field(
         default_factory=lambda: PricingPolicy({"usd": CreditRate("usd", 1)}, 50, 1_000_000)
     )
+    referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
+    trial_terms: TrialTerms = field(default_factory=TrialTerms)
 
     @property
     def is_production(self) -> bool:
@@ -121,7 +127,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         frontend_url=_url(env, "FRONTEND_URL", public_url),
         admin_api_keys=_list(env, "ADMIN_API_KEYS"),
         checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
+        payment_intent_ttl_hours=_int(env, "PAYMENT_INTENT_TTL_HOURS", 24, 1, 720),
         pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
+        referral_terms=_referral_terms(env),
+        trial_terms=_trial_terms(env),
     )
 
 
@@ -182,4 +191,20 @@ def _package(spec: Mapping[str, Any]) -> CreditPackage:
         price=price,
         discount_percentage=int(spec.get("discount_percentage", discount)),
         popular=bool(spec.get("popular", False)),
+    )
+
+
+def _referral_terms(env: Mapping[str, str]) -> ReferralTerms:
+    """REFERRAL_MIN_PURCHASE is in US cents; other currencies compare by their credits."""
+    return ReferralTerms(
+        min_purchase=_int(env, "REFERRAL_MIN_PURCHASE", 1000, 1, 99_999_999),
+        bonus_credits=_int(env, "REFERRAL_BONUS_CREDITS", 1000, 1, 10_000_000),
+        max_uses=_int(env, "REFERRAL_MAX_USES", 10, 1, 1_000_000),
+    )
+
+
+def _trial_terms(env: Mapping[str, str]) -> TrialTerms:
+    return TrialTerms(
+        credits=_int(env, "TRIAL_CREDITS", 0, 0, 10_000_000),
+        days=_int(env, "TRIAL_DAYS", 14, 1, 3650),
     )

@@ -1,4 +1,4 @@
-"""Payments, users, processed events and refunds in memory.
+"""Payments and users in memory (processed events and refunds: ``events.py``).
 
 Same uniqueness rules and errors as the SQL adapter. ``Payment`` and ``User`` are
 mutable, so they are copied on the way in and out: changing an object a repository
@@ -12,12 +12,11 @@ from copy import copy
 from dataclasses import replace
 from datetime import datetime
 
-from adapters.memory.state import MemoryState, ProcessedEvent, RefundRecord, in_utc, utc
+from adapters.memory.state import MemoryState, in_utc, utc
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
-from application.gateway import GatewayEvent, GatewayRefund
 from application.ports import Page
 from domain.errors import Conflict, EmailTaken, NotFound, RequestInProgress
-from domain.payment import Payment
+from domain.payment import OPEN, Payment, PaymentKind
 from domain.user import ApiKey, User
 
 
@@ -76,9 +75,31 @@ class MemoryPaymentRepository:
             next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id)
         return Page(items, next_cursor)
 
+    async def claim_stale(
+        self, now: datetime, intents_created_before: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[Payment]:
+        leases = self._state.sweep_leases
+        claimed = [
+            copy(p)
+            for p in self._state.payments.values()
+            if _is_stale(p, now, intents_created_before)
+            and (p.id not in leases or leases[p.id] <= now)
+        ][:limit]
+        for payment in claimed:
+            leases[payment.id] = utc(lease_until)
+        return claimed
+
     def _find(self, matches: Callable[[Payment], bool]) -> Payment | None:
         found = next((p for p in self._state.payments.values() if matches(p)), None)
         return None if found is None else copy(found)
+
+
+def _is_stale(payment: Payment, now: datetime, intents_created_before: datetime) -> bool:
+    if payment.status not in OPEN:
+        return False
+    if payment.kind is PaymentKind.CHECKOUT:
+        return payment.expires_at is not None and payment.expires_at <= now
+    return payment.created_at <= intents_created_before
 
 
 def _same_gateway_ids(payment: Payment, other: Payment) -> bool:
@@ -144,52 +165,3 @@ class MemoryUserRepository:
         if key.revoked_at is None:
             self._state.api_keys[key_id] = replace(key, revoked_at=utc(now))
         return True
-
-
-class MemoryEventLog:
-    def __init__(self, state: MemoryState) -> None:
-        self._state = state
-
-    async def claim(self, event: GatewayEvent, received_at: datetime) -> bool:
-        if event.event_id in self._state.events:
-            return False
-        self._state.events[event.event_id] = ProcessedEvent(
-            event.event_id, event.type, utc(received_at), event.livemode
-        )
-        return True
-
-    async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
-        recorded = self._state.events.get(event_id)
-        if recorded is not None:
-            self._state.events[event_id] = replace(recorded, outcome=str(outcome), detail=detail)
-
-
-class MemoryRefundLog:
-    def __init__(self, state: MemoryState) -> None:
-        self._state = state
-
-    async def add(
-        self,
-        refund: GatewayRefund,
-        payment_id: str,
-        user_id: str,
-        credits_reversed: int,
-        now: datetime,
-    ) -> bool:
-        if refund.refund_id in self._state.refunds:
-            return False
-        self._state.refunds[refund.refund_id] = RefundRecord(
-            refund.refund_id,
-            payment_id,
-            user_id,
-            refund.amount,
-            refund.currency,
-            refund.status.value,
-            credits_reversed,
-            utc(now),
-        )
-        return True
-
-    async def credits_reversed(self, refund_id: str) -> int | None:
-        recorded = self._state.refunds.get(refund_id)
-        return None if recorded is None else recorded.credits_reversed

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from domain.ledger import Account, LedgerEntry
+from adapters.memory.rewards_state import RewardsState
+from domain.ledger import Account, Allocation, LedgerEntry, Lot
 from domain.payment import Payment
 from domain.user import ApiKey, User
 
@@ -50,9 +51,13 @@ class MemoryState:
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     entries: dict[str, LedgerEntry] = field(default_factory=dict)  # by idempotency key
+    lots: dict[int, Lot] = field(default_factory=dict)  # by the grant's entry id
+    allocations: dict[int, tuple[Allocation, ...]] = field(default_factory=dict)  # by entry id
     payments: dict[str, Payment] = field(default_factory=dict)
     events: dict[str, ProcessedEvent] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
+    sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
+    rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -61,9 +66,13 @@ class MemoryState:
             api_keys=dict(self.api_keys),
             accounts=dict(self.accounts),
             entries=dict(self.entries),
+            lots=dict(self.lots),
+            allocations=dict(self.allocations),
             payments=dict(self.payments),
             events=dict(self.events),
             refunds=dict(self.refunds),
+            sweep_leases=dict(self.sweep_leases),
+            rewards=self.rewards.copy(),
             last_entry_id=self.last_entry_id,
         )
 

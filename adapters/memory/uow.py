@@ -22,14 +22,13 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.coupons import MemoryCouponRepository
+from adapters.memory.events import MemoryEventLog, MemoryRefundLog
 from adapters.memory.ledger import MemoryLedgerRepository
-from adapters.memory.repositories import (
-    MemoryEventLog,
-    MemoryPaymentRepository,
-    MemoryRefundLog,
-    MemoryUserRepository,
-)
+from adapters.memory.referrals import MemoryReferralRepository
+from adapters.memory.repositories import MemoryPaymentRepository, MemoryUserRepository
 from adapters.memory.state import MemoryState
+from adapters.memory.trials import MemoryTrialRepository
 from application.ports import (
     EventLog,
     LedgerRepository,
@@ -38,6 +37,7 @@ from application.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
+from application.reward_ports import CouponRepository, ReferralRepository, TrialRepository
 
 
 class MemoryStore:
@@ -60,6 +60,9 @@ class MemoryUnitOfWork:
     users: UserRepository
     events: EventLog
     refunds: RefundLog
+    referrals: ReferralRepository
+    coupons: CouponRepository
+    trials: TrialRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -75,6 +78,9 @@ class MemoryUnitOfWork:
         self.users = MemoryUserRepository(work)
         self.events = MemoryEventLog(work)
         self.refunds = MemoryRefundLog(work)
+        self.referrals = MemoryReferralRepository(work)
+        self.coupons = MemoryCouponRepository(work)
+        self.trials = MemoryTrialRepository(work)
         return self
 
     async def __aexit__(

@@ -9,14 +9,25 @@ sharing the transaction with the event's effects, makes delivery exactly-once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import processed_events, refunds
-from application.gateway import GatewayEvent, GatewayRefund
+from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
+from application.ports import RecordedRefund
+
+_RECORDED = (
+    refunds.c.refund_id,
+    refunds.c.payment_id,
+    refunds.c.amount,
+    refunds.c.status,
+    refunds.c.credits_reversed,
+)
 
 
 class SqlEventLog:
@@ -81,3 +92,24 @@ class SqlRefundLog:
         statement = select(refunds.c.credits_reversed).where(refunds.c.refund_id == refund_id)
         result: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
         return result
+
+    async def get(self, refund_id: str) -> RecordedRefund | None:
+        statement = select(*_RECORDED).where(refunds.c.refund_id == refund_id)
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _recorded(row)
+
+    async def set_status(self, refund_id: str, status: RefundStatus) -> None:
+        statement = (
+            update(refunds).where(refunds.c.refund_id == refund_id).values(status=status.value)
+        )
+        await self._conn.execute(statement)
+
+    async def for_payment(self, payment_id: str) -> Sequence[RecordedRefund]:
+        statement = select(*_RECORDED).where(refunds.c.payment_id == payment_id)
+        return [_recorded(row) for row in (await self._conn.execute(statement)).all()]
+
+
+def _recorded(row: Row[Any]) -> RecordedRefund:
+    return RecordedRefund(
+        row.refund_id, row.payment_id, row.amount, RefundStatus(row.status), row.credits_reversed
+    )

@@ -1,11 +1,15 @@
 """The ledger on SQL: an atomic balance update and an idempotent entry insert.
 
-``post`` is the hot path of every webhook, so it costs two round trips: one
+A grant is the hot path of every webhook, so it costs two round trips: one
 ``UPDATE accounts ... RETURNING balance`` (the row lock serialises writers of one
 account and the WHERE clause refuses overdrafts atomically — no read-modify-write,
-LESSONS 5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING``. A conflict
-means the entry exists: the balance move is undone in the same transaction and the
-caller hears "already done" (None), never an error.
+LESSONS 5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` that also
+opens the grant's lot, sized from the returned balance (debt is repaid first). A
+conflict means the entry exists: the balance move is undone in the same transaction
+and the caller hears "already done" (None), never an error.
+
+A debit also locks and reads the user's lots before its insert, and afterwards lowers
+the lots it consumed and records its allocations (``lots.py``): five round trips.
 """
 
 from __future__ import annotations
@@ -18,16 +22,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.lots import SqlLots
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
-from domain.errors import InsufficientCredits, NotFound
-from domain.ledger import Account, BalanceMismatch, EntryKind, LedgerEntry, Posting
+from domain.errors import LotChanged, NotFound
+from domain.ledger import (
+    Account,
+    Allocation,
+    BalanceMismatch,
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    Posting,
+)
+from domain.ledger_checks import LedgerMismatch
+from domain.lots import consume, grant_remaining, refusal
 
 
 class SqlLedgerRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._lots = SqlLots(connection)
 
     async def open_account(self, user_id: str) -> None:
         statement = self._insert(accounts).values(user_id=user_id, balance=0, held=0)
@@ -38,38 +54,44 @@ class SqlLedgerRepository:
         if balance is None:
             await self._raise_unless_duplicate(posting)
             return None
+        allocations: list[Allocation] = []
+        if posting.credits < 0:
+            try:
+                allocations = consume(posting, await self._lots.for_debit(posting))
+            except LotChanged:
+                await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
+                if await self._is_duplicate(posting.idempotency_key):
+                    return None
+                raise
+        entry = await self._append(posting, balance, now)
+        if entry is None:
+            await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
+        elif allocations:
+            await self._lots.record(entry.id, posting.user_id, allocations)
+        return entry
+
+    async def _append(self, posting: Posting, balance: int, now: datetime) -> LedgerEntry | None:
+        """Insert the entry (a grant's with its lot); None when its key is taken."""
+        values = {
+            "user_id": posting.user_id,
+            "credits": posting.credits,
+            "kind": posting.kind,
+            "reference_type": posting.reference_type,
+            "reference_id": posting.reference_id,
+            "idempotency_key": posting.idempotency_key,
+            "balance_after": balance,
+            "created_at": now,
+            "expires_at": posting.expires_at,
+        }
+        lot_remaining = grant_remaining(posting.credits, balance) if posting.credits > 0 else None
         statement = (
             self._insert(ledger_entries)
-            .values(
-                user_id=posting.user_id,
-                credits=posting.credits,
-                kind=posting.kind.value,
-                reference_type=posting.reference_type,
-                reference_id=posting.reference_id,
-                idempotency_key=posting.idempotency_key,
-                balance_after=balance,
-                created_at=now,
-                expires_at=posting.expires_at,
-            )
+            .values(**values, lot_remaining=lot_remaining)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(ledger_entries.c.id)
         )
         entry_id = (await self._conn.execute(statement)).scalar_one_or_none()
-        if entry_id is None:
-            await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
-            return None
-        return LedgerEntry(
-            id=entry_id,
-            user_id=posting.user_id,
-            credits=posting.credits,
-            kind=posting.kind,
-            reference_type=posting.reference_type,
-            reference_id=posting.reference_id,
-            idempotency_key=posting.idempotency_key,
-            balance_after=balance,
-            created_at=now,
-            expires_at=posting.expires_at,
-        )
+        return None if entry_id is None else LedgerEntry(id=entry_id, **values)
 
     async def _move(
         self, user_id: str, credits: int, now: datetime, may_go_negative: bool
@@ -93,13 +115,26 @@ class SqlLedgerRepository:
         """
         if await self.account(posting.user_id) is None:
             raise NotFound(f"no account for user {posting.user_id}")
+        if not await self._is_duplicate(posting.idempotency_key):
+            raise refusal(posting)
+
+    async def _is_duplicate(self, idempotency_key: str) -> bool:
         duplicate = select(ledger_entries.c.id).where(
-            ledger_entries.c.idempotency_key == posting.idempotency_key
+            ledger_entries.c.idempotency_key == idempotency_key
         )
-        if (await self._conn.execute(duplicate)).first() is None:
-            raise InsufficientCredits(
-                f"user {posting.user_id} cannot cover {-posting.credits} credits"
-            )
+        return (await self._conn.execute(duplicate)).first() is not None
+
+    async def lot_for_key(self, idempotency_key: str) -> Lot | None:
+        return await self._lots.lot_for_key(idempotency_key)
+
+    async def open_lots(self, user_id: str) -> Sequence[Lot]:
+        return await self._lots.open_lots(user_id)
+
+    async def allocations(self, entry_id: int) -> Sequence[Allocation]:
+        return await self._lots.allocations(entry_id)
+
+    async def expired_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
+        return await self._lots.expired_lots(now, limit)
 
     async def account(self, user_id: str) -> Account | None:
         statement = select(accounts.c.user_id, accounts.c.balance, accounts.c.held).where(
@@ -123,7 +158,7 @@ class SqlLedgerRepository:
         next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
         return Page(items, next_cursor)
 
-    async def verify(self) -> Sequence[BalanceMismatch]:
+    async def verify(self) -> Sequence[LedgerMismatch]:
         sums = (
             select(
                 ledger_entries.c.user_id,
@@ -140,7 +175,33 @@ class SqlLedgerRepository:
             .order_by(accounts.c.user_id)
         )
         rows = (await self._conn.execute(statement)).all()
-        return [BalanceMismatch(row.user_id, row.balance, int(row.summed)) for row in rows]
+        balances: list[LedgerMismatch] = [
+            BalanceMismatch(row.user_id, row.balance, int(row.summed)) for row in rows
+        ]
+        return balances + await self._lots.mismatches()
+
+    async def find_entry(self, idempotency_key: str) -> LedgerEntry | None:
+        statement = select(ledger_entries).where(
+            ledger_entries.c.idempotency_key == idempotency_key
+        )
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _entry(row)
+
+    async def entries_since(
+        self, kind: EntryKind, since: datetime, after_id: int, limit: int
+    ) -> Sequence[LedgerEntry]:
+        """Keyset on the primary key; ``created_at`` filters (audits are rare, not hot)."""
+        statement = (
+            select(ledger_entries)
+            .where(
+                ledger_entries.c.kind == kind.value,
+                ledger_entries.c.created_at >= since,
+                ledger_entries.c.id > after_id,
+            )
+            .order_by(ledger_entries.c.id)
+            .limit(limit)
+        )
+        return [_entry(row) for row in (await self._conn.execute(statement)).all()]
 
 
 def _entry(row: Row[tuple[object, ...]]) -> LedgerEntry:

@@ -71,6 +71,8 @@ ID = String(64)
 KEY = String(255)  # idempotency keys and gateway ids: Stripe allows up to 255 characters
 # SQLite aliases the rowid only for a column declared exactly INTEGER PRIMARY KEY.
 ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
+OPEN_LOT = text("lot_remaining > 0")
+EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 
 users = Table(
     "users",
@@ -119,7 +121,25 @@ ledger_entries = Table(
     Column("balance_after", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime),
+    # The unspent part of a grant (its lot); NULL for debits. Debits and expiries
+    # lower it; nothing raises it.
+    Column("lot_remaining", BigInteger),
     Index(None, "user_id", "id"),
+    # A debit's lot scan; partial, so spent lots and debits cost the index nothing.
+    Index(None, "user_id", "expires_at", "id", postgresql_where=OPEN_LOT, sqlite_where=OPEN_LOT),
+    # The expiry job's scan over every user's expiring lots.
+    Index(None, "expires_at", "id", postgresql_where=EXPIRING, sqlite_where=EXPIRING),
+)
+
+# Which lots each debit consumed (DESIGN §3), so an expiry removes only unspent credits.
+ledger_allocations = Table(
+    "ledger_allocations",
+    metadata,
+    Column("id", ENTRY_ID, primary_key=True, autoincrement=True),
+    Column("user_id", ID, nullable=False),
+    Column("entry_id", ENTRY_ID, ForeignKey("ledger_entries.id"), nullable=False, index=True),
+    Column("lot_entry_id", ENTRY_ID, ForeignKey("ledger_entries.id"), nullable=False),
+    Column("credits", BigInteger, nullable=False),
 )
 
 payments = Table(
@@ -146,6 +166,8 @@ payments = Table(
     Column("client_key", KEY),
     Column("client_fingerprint", String(128)),
     Column("updated_at", UtcDateTime),
+    # Until when a `batch expire-sessions` worker owns the row; not part of Payment.
+    Column("sweep_lease_until", UtcDateTime),
     UniqueConstraint("user_id", "client_key"),
     Index(None, "user_id", "created_at", "id"),
     Index(None, "status", "expires_at"),
@@ -173,4 +195,78 @@ refunds = Table(
     Column("status", String(32), nullable=False),
     Column("credits_reversed", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# ---- referrals, coupons, trials (the three ways credits are given away) ----------------
+
+# One row per referred user (``user_id``): it cannot be applied twice or changed. The
+# terms in force when it was applied are copied here, so whichever path completes the
+# first purchase decides with them.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("referrer_id", ID, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("min_purchase", BigInteger, nullable=False),
+    Column("bonus_credits", BigInteger, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("payment_id", ID),
+    Column("decided_at", UtcDateTime),
+    Column("reversed_at", UtcDateTime),
+)
+
+# Bonuses paid per referrer; raised only by a conditional upsert below the cap.
+referral_uses = Table(
+    "referral_uses",
+    metadata,
+    Column("referrer_id", ID, primary_key=True),
+    Column("uses", Integer, nullable=False),
+)
+
+coupons = Table(
+    "coupons",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("code", String(50), nullable=False, unique=True),  # canonical: upper-case
+    Column("credits", BigInteger, nullable=False),
+    Column("valid_from", UtcDateTime),
+    Column("valid_until", UtcDateTime),
+    Column("max_redemptions", Integer),
+    Column("assigned_user_id", ID),
+    Column("credit_expiry_days", Integer),
+    Column("active", Boolean, nullable=False),
+    # Raised only by a conditional UPDATE below max_redemptions.
+    Column("redemptions", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Index(None, "created_at", "id"),
+)
+
+coupon_redemptions = Table(
+    "coupon_redemptions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("coupon_id", ID, ForeignKey("coupons.id"), nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("code", String(50), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("redeemed_at", UtcDateTime, nullable=False),
+    Column("credits_expire_at", UtcDateTime),
+    UniqueConstraint("coupon_id", "user_id"),  # once per user (LESSONS 4)
+    Index(None, "user_id", "redeemed_at", "id"),
+    Index(None, "coupon_id", "redeemed_at", "id"),
+)
+
+# One trial per normalised email (``domain.trial.trial_email_key``).
+trials = Table(
+    "trials",
+    metadata,
+    Column("email_key", String(254), primary_key=True),
+    Column("user_id", ID, nullable=False, unique=True),
+    Column("credits", BigInteger, nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("converted_at", UtcDateTime),
 )

@@ -15,9 +15,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.payments import SqlPaymentRepository
+from adapters.sqlalchemy.referrals import SqlReferralRepository
+from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
 from application.ports import (
     EventLog,
@@ -27,6 +30,7 @@ from application.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
+from application.reward_ports import CouponRepository, ReferralRepository, TrialRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -35,6 +39,9 @@ class SqlAlchemyUnitOfWork:
     users: UserRepository
     events: EventLog
     refunds: RefundLog
+    referrals: ReferralRepository
+    coupons: CouponRepository
+    trials: TrialRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -55,6 +62,9 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.events = SqlEventLog(conn)
         self.refunds = SqlRefundLog(conn)
+        self.referrals = SqlReferralRepository(conn)
+        self.coupons = SqlCouponRepository(conn)
+        self.trials = SqlTrialRepository(conn)
         return self
 
     async def __aexit__(

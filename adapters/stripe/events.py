@@ -31,6 +31,7 @@ _KINDS: Mapping[str, EventKind] = {
     "charge.refund.updated": EventKind.REFUNDED,
     "refund.created": EventKind.REFUNDED,
     "refund.updated": EventKind.REFUNDED,
+    "refund.failed": EventKind.REFUNDED,
 }
 
 

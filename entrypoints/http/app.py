@@ -15,9 +15,11 @@ from sqlalchemy import text
 
 from adapters.sandbox.gateway import SandboxGateway
 from entrypoints.container import Container
+from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.payments import StripeController
+from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
@@ -48,6 +50,9 @@ def create_app(container: Container) -> Litestar:
         try:
             yield
         finally:
+            close = getattr(container.gateway(), "aclose", None)
+            if close is not None:
+                await close()
             await container.engine().dispose()
 
     handlers: list[Any] = [
@@ -58,6 +63,9 @@ def create_app(container: Container) -> Litestar:
         StripeController,
         UsersController,
         BalanceController,
+        ReferralsController,
+        CouponsController,
+        AdminCouponsController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":

@@ -50,7 +50,9 @@ def _not_ready(_: Request[Any, Any, Any], exc: EventNotReady) -> Response[Any]:
     return error_response(503, "event_not_ready", str(exc))
 
 
-def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    if _missing_body(exc):
+        return error_response(400, "malformed_json", "request body is empty; send a JSON object")
     detail = exc.detail or "invalid request"
     extra = exc.extra if isinstance(exc.extra, list) else []
     messages = [str(e.get("message", "")) for e in extra if isinstance(e, dict)]
@@ -61,6 +63,15 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         else ("validation_error")
     )
     return error_response(400, code, message)
+
+
+def _missing_body(exc: ValidationException) -> bool:
+    """Litestar reports an absent body as a KeyError on its parameter named 'data'."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(
+        isinstance(e, dict) and e.get("key") == "data" and e.get("message") == "'data'"
+        for e in extra
+    )
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -51,6 +51,7 @@ class StripeController(Controller):
     async def create_checkout(
         self,
         data: JSONBody[s.CheckoutSessionIn],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
         uow_factory: NamedDependency[UnitOfWorkFactory],
@@ -58,6 +59,7 @@ class StripeController(Controller):
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.CheckoutSessionOut:
+        data = await s.strict_body(request, s.CheckoutSessionIn)
         created = await create_checkout_session(
             CreateCheckoutSession(
                 _order(principal, data, idempotency_key), data.success_url, data.cancel_url
@@ -117,6 +119,7 @@ class StripeController(Controller):
     async def create_intent(
         self,
         data: JSONBody[s.PaymentIntentIn],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
         uow_factory: NamedDependency[UnitOfWorkFactory],
@@ -124,6 +127,7 @@ class StripeController(Controller):
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.PaymentIntentOut:
+        data = await s.strict_body(request, s.PaymentIntentIn)
         created = await create_payment_intent(
             _order(principal, data, idempotency_key),
             uow_factory=uow_factory,
@@ -201,12 +205,14 @@ class StripeController(Controller):
     async def refund(
         self,
         data: JSONBody[s.RefundIn],
+        request: Request[Any, Any, Any],
         admin: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
         uow_factory: NamedDependency[UnitOfWorkFactory],
         gateway: NamedDependency[PaymentGateway],
         clock: NamedDependency[Clock],
     ) -> s.RefundOut:
+        data = await s.strict_body(request, s.RefundIn)
         result = await refund_payment(
             RefundPayment(
                 data.payment_id, data.payment_intent_id, data.amount, data.reason, idempotency_key

@@ -10,8 +10,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application import queries
 from application.ports import Clock, UnitOfWorkFactory
+from application.trials import get_trial
 from application.users import Principal, create_api_key, create_user, list_api_keys, revoke_api_key
 from entrypoints.http import schemas as s
+from entrypoints.http.reward_schemas import TrialOut
+from entrypoints.settings import Settings
 
 Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
 Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
@@ -28,11 +31,14 @@ class UsersController(Controller):
         admin: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
     ) -> s.UserCreatedOut:
         created = await create_user(
             data.email,
             is_admin=data.is_admin,
             referred_by_code=data.referred_by_code,
+            referral_terms=settings.referral_terms,
+            trial_terms=settings.trial_terms,
             uow_factory=uow_factory,
             clock=clock,
         )
@@ -40,9 +46,23 @@ class UsersController(Controller):
         return s.UserCreatedOut(u.id, u.email, created.api_key, u.referral_code, u.is_admin)
 
     @get("/me")
-    async def me(self, principal: NamedDependency[Principal]) -> s.ProfileOut:
+    async def me(
+        self,
+        principal: NamedDependency[Principal],
+        uow_factory: NamedDependency[UnitOfWorkFactory],
+        clock: NamedDependency[Clock],
+    ) -> s.ProfileOut:
         u = principal.require_user()
-        return s.ProfileOut(u.id, u.email, u.is_admin, u.referral_code, u.referred_by, u.created_at)
+        trial = await get_trial(u.id, uow_factory=uow_factory)
+        return s.ProfileOut(
+            u.id,
+            u.email,
+            u.is_admin,
+            u.referral_code,
+            u.referred_by,
+            u.created_at,
+            TrialOut.of(trial, clock.now()) if trial else None,
+        )
 
     @post("/me/api-keys", status_code=201)
     async def create_key(

@@ -7,7 +7,7 @@ read an event's recorded outcome, which the ports deliberately do not expose.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -20,16 +20,25 @@ from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.tables import accounts, processed_events
 from adapters.sqlalchemy.uow import uow_factory
 from application.gateway import EventKind, GatewayEvent, GatewayRefund, RefundStatus
-from application.ports import UnitOfWorkFactory
+from application.ports import RecordedRefund, UnitOfWorkFactory
 from domain.errors import (
     Conflict,
     EmailTaken,
     InsufficientCredits,
+    LotChanged,
     NotFound,
     RequestInProgress,
     ValidationFailed,
 )
-from domain.ledger import BalanceMismatch, EntryKind, Posting, purchase_posting
+from domain.ledger import (
+    BalanceMismatch,
+    EntryKind,
+    Lot,
+    Posting,
+    expiry_posting,
+    purchase_posting,
+    refund_posting,
+)
 from domain.payment import Payment, PaymentKind, PaymentStatus
 from domain.user import ApiKey, User
 
@@ -218,6 +227,188 @@ async def test_verify_finds_a_tampered_balance(backend: Backend) -> None:
     ]
 
 
+# ---- ledger lots ------------------------------------------------------------------
+
+
+def expiring(user_id: str, credits: int, key: str, expires_at: datetime) -> Posting:
+    return Posting(
+        user_id, credits, EntryKind.SUBSCRIPTION_GRANT, "test", key, key, expires_at=expires_at
+    )
+
+
+def remaining(lots: Sequence[Lot]) -> list[tuple[str, int]]:
+    return [(lot.idempotency_key, lot.remaining) for lot in lots]
+
+
+async def test_debits_consume_the_soonest_expiring_lots_first_and_record_them(
+    backend: Backend,
+) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        old = await uow.ledger.post(grant("u1", 100, "old"), NOW)
+        later = await uow.ledger.post(expiring("u1", 50, "later", NOW + timedelta(days=30)), NOW)
+        new = await uow.ledger.post(grant("u1", 100, "new"), NOW)
+        sooner = await uow.ledger.post(expiring("u1", 50, "sooner", NOW + timedelta(days=7)), NOW)
+        spent = await uow.ledger.post(debit("u1", 120, "d1"), NOW)
+        await uow.commit()
+    assert old and later and new and sooner and spent
+    async with backend.uow() as uow:
+        assert await uow.ledger.allocations(spent.id) == [
+            (sooner.id, 50),
+            (later.id, 50),
+            (old.id, 20),
+        ]
+        assert remaining(await uow.ledger.open_lots("u1")) == [("old", 80), ("new", 100)]
+        assert await uow.ledger.allocations(old.id) == []
+
+
+async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
+    backend: Backend,
+) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(purchase_posting("u1", "pay_1", 100), NOW)
+        await uow.ledger.post(purchase_posting("u1", "pay_2", 100), NOW)
+        await uow.ledger.post(expiring("u1", 30, "trial", NOW + timedelta(days=7)), NOW)
+        await uow.ledger.post(debit("u1", 50, "d1"), NOW)  # the trial's 30, then pay_1's 20
+        await uow.commit()
+    async with backend.uow() as uow:
+        lot = await uow.ledger.lot_for_key("purchase:pay_2")
+        first = await uow.ledger.lot_for_key("purchase:pay_1")
+        assert lot is not None and first is not None
+        assert (lot.user_id, lot.credits, lot.remaining, lot.kind, lot.expires_at) == (
+            "u1",
+            100,
+            100,
+            EntryKind.PURCHASE,
+            None,
+        )
+        refund = refund_posting("u1", "pay_2", "re_1", 150, lot_entry_id=lot.entry_id)
+        taken = await uow.ledger.post(refund, NOW)
+        again = refund_posting("u1", "pay_2", "re_2", 100, lot_entry_id=lot.entry_id)
+        debt = await uow.ledger.post(again, NOW)
+        await uow.commit()
+    assert taken is not None and debt is not None
+    async with backend.uow() as uow:
+        assert await uow.ledger.allocations(taken.id) == [(lot.entry_id, 100), (first.entry_id, 50)]
+        assert await uow.ledger.allocations(debt.id) == [(first.entry_id, 30)]
+        account = await uow.ledger.account("u1")
+        assert await uow.ledger.open_lots("u1") == []
+        assert await uow.ledger.lot_for_key("d1") is None
+        assert await uow.ledger.lot_for_key("nope") is None
+    assert account is not None and account.balance == -70
+
+
+async def test_a_grant_repays_debt_before_its_credits_become_spendable(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        owed = await uow.ledger.post(debit("u1", 40, "r1", EntryKind.REFUND_REVERSAL), NOW)
+        await uow.ledger.post(grant("u1", 30, "g1"), NOW)
+        await uow.ledger.post(grant("u1", 100, "g2"), NOW)
+        await uow.commit()
+    assert owed is not None
+    async with backend.uow() as uow:
+        assert await uow.ledger.allocations(owed.id) == []
+        first = await uow.ledger.lot_for_key("g1")
+        assert first is not None and (first.credits, first.remaining) == (30, 0)
+        assert remaining(await uow.ledger.open_lots("u1")) == [("g2", 90)]
+        with pytest.raises(InsufficientCredits):
+            await uow.ledger.post(debit("u1", 91, "d1"), NOW)
+        await uow.ledger.post(debit("u1", 90, "d2"), NOW)
+        assert await uow.ledger.open_lots("u1") == []
+
+
+async def test_expiring_a_partly_spent_lot_removes_only_its_unspent_part(
+    backend: Backend,
+) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "kept"), NOW)
+        trial = await uow.ledger.post(expiring("u1", 50, "trial", NOW + timedelta(days=1)), NOW)
+        await uow.ledger.post(debit("u1", 30, "d1"), NOW)
+        await uow.commit()
+    later = NOW + timedelta(days=2)
+    async with backend.uow() as uow:
+        (lot,) = await uow.ledger.expired_lots(later, 10)
+        entry = await uow.ledger.post(expiry_posting(lot), later)
+        await uow.commit()
+    assert trial is not None and (lot.entry_id, lot.remaining) == (trial.id, 20)
+    assert entry is not None and (entry.credits, entry.balance_after) == (-20, 100)
+    assert (entry.kind, entry.idempotency_key) == (EntryKind.EXPIRY, f"expiry:{trial.id}")
+    async with backend.uow() as uow:
+        assert await uow.ledger.allocations(entry.id) == [(trial.id, 20)]
+        assert remaining(await uow.ledger.open_lots("u1")) == [("kept", 100)]
+        assert await uow.ledger.expired_lots(later, 10) == []
+        assert await uow.ledger.verify() == []
+
+
+async def test_expiring_twice_is_a_no_op(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
+        (lot,) = await uow.ledger.expired_lots(NOW, 10)
+        assert await uow.ledger.post(expiry_posting(lot), NOW) is not None
+        assert await uow.ledger.post(expiry_posting(lot), NOW) is None
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.post(expiry_posting(lot), NOW) is None
+        account = await uow.ledger.account("u1")
+        page = await uow.ledger.entries("u1", 10, None)
+    assert account is not None and account.balance == 0
+    assert [entry.credits for entry in page.items] == [-50, 50]
+
+
+@pytest.mark.parametrize("other_credits", [0, 100], ids=["uncovered", "covered"])
+async def test_an_expiry_from_a_stale_lot_is_refused_and_changes_nothing(
+    backend: Backend, other_credits: int
+) -> None:
+    """Stale whether or not the balance could cover it: the lot decides."""
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        if other_credits:
+            await uow.ledger.post(grant("u1", other_credits, "kept"), NOW)
+        await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
+        (stale,) = await uow.ledger.expired_lots(NOW, 10)
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.ledger.post(debit("u1", 10, "d1"), NOW)  # expired lots stay spendable
+        with pytest.raises(LotChanged):
+            await uow.ledger.post(expiry_posting(stale), NOW)
+        account = await uow.ledger.account("u1")
+        assert account is not None and account.balance == other_credits + 40
+        assert ("trial", 40) in remaining(await uow.ledger.open_lots("u1"))
+        (fresh,) = await uow.ledger.expired_lots(NOW, 10)
+        assert await uow.ledger.post(expiry_posting(fresh), NOW) is not None
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.ledger.verify() == []
+        account = await uow.ledger.account("u1")
+    assert account is not None and account.balance == other_credits
+
+
+async def test_expired_lots_are_the_unspent_ones_oldest_expiry_first(backend: Backend) -> None:
+    await open_accounts(backend, "u1", "u2")
+    hours = [("a", "u1", -3), ("b", "u1", -1), ("c", "u1", 1), ("now", "u1", 0)]
+    hours += [("e", "u2", -2), ("f", "u2", -5)]
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 10, "never"), NOW)
+        for key, user_id, hour in hours:
+            posting = expiring(user_id, 10, key, NOW + timedelta(hours=hour))
+            await uow.ledger.post(posting, NOW - timedelta(days=1))
+        await uow.ledger.post(debit("u2", 10, "spends-f"), NOW)  # f expires soonest
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert remaining(await uow.ledger.expired_lots(NOW, 10)) == [
+            ("a", 10),
+            ("e", 10),
+            ("b", 10),
+            ("now", 10),
+        ]
+        assert remaining(await uow.ledger.expired_lots(NOW, 2)) == [("a", 10), ("e", 10)]
+        with pytest.raises(ValidationFailed):
+            await uow.ledger.expired_lots(NOW, 0)
+
+
 # ---- unit of work -----------------------------------------------------------------
 
 
@@ -343,6 +534,31 @@ async def test_a_refund_is_recorded_once(backend: Backend) -> None:
     async with backend.uow() as uow:
         assert await uow.refunds.credits_reversed("re_1") == 500
         assert await uow.refunds.credits_reversed("re_2") is None
+
+
+async def test_a_refunds_status_moves_and_its_payments_refunds_are_listed(
+    backend: Backend,
+) -> None:
+    pending = GatewayRefund("re_1", "pi_1", 500, "usd", RefundStatus.PENDING)
+    failed = GatewayRefund("re_2", "pi_1", 300, "usd", RefundStatus.FAILED)
+    other = GatewayRefund("re_3", "pi_2", 100, "usd", RefundStatus.SUCCEEDED)
+    async with backend.uow() as uow:
+        await uow.refunds.add(pending, "p1", "u1", 500, NOW)
+        await uow.refunds.add(failed, "p1", "u1", 0, NOW)
+        await uow.refunds.add(other, "p2", "u1", 100, NOW)
+        await uow.refunds.set_status("re_1", RefundStatus.CANCELED)
+        await uow.refunds.set_status("re_missing", RefundStatus.FAILED)
+        await uow.commit()
+    async with backend.uow() as uow:
+        got = await uow.refunds.get("re_1")
+        listed = await uow.refunds.for_payment("p1")
+        assert await uow.refunds.get("re_missing") is None
+        assert await uow.refunds.for_payment("p_none") == []
+    assert got == RecordedRefund("re_1", "p1", 500, RefundStatus.CANCELED, 500)
+    assert sorted(listed, key=lambda r: r.refund_id) == [
+        got,
+        RecordedRefund("re_2", "p1", 300, RefundStatus.FAILED, 0),
+    ]
 
 
 # ---- users and api keys -----------------------------------------------------------

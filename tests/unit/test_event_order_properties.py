@@ -1,7 +1,8 @@
 """Whatever the order or number of deliveries, the final state is the same (DESIGN 6).
 
 Hypothesis draws a few payments and what happens to each at the gateway (paid,
-declined then paid, expired, canceled, refunded in parts, ...). The gateway produces
+declined then paid, expired, canceled, refunded in parts, some of those refunds
+failing afterwards, ...). The gateway produces
 the events; they are applied once each in the order they were produced (the canonical
 run), and, on a copy of the same starting state, shuffled with each event delivered
 one to five times (the random run). As the gateway does, an event answered
@@ -22,7 +23,8 @@ from hypothesis import strategies as st
 
 from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
-from application.gateway import GatewayEvent, RefundRequest
+from adapters.sandbox.events import refund_object
+from application.gateway import FAILED_REFUND_STATUSES, GatewayEvent, RefundRequest, RefundStatus
 from application.handle_gateway_event import EventNotReady, EventOutcome
 from domain.ledger import EntryKind
 from domain.payment import PAID, PaymentStatus
@@ -45,6 +47,9 @@ INTENT_STORIES = {
     "canceled": ["cancel"],
     "declined_then_canceled": [CARD_NO_FUNDS, "cancel"],
 }
+# How Stripe may report that a refund failed after it succeeded (a closed card).
+FAILURE_REPORTS = ["refund.updated", "charge.refund.updated", "refund.failed"]
+REFUND_KINDS = (EntryKind.REFUND_REVERSAL, EntryKind.REFUND_RESTORE)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Plan:
     amount: int
     currency: str
     refunds: tuple[int, ...]  # parts of the amount, refunded in order if paid
+    failures: tuple[str | None, ...] = ()  # per refund: how its later failure is reported
 
 
 @st.composite
@@ -70,7 +76,9 @@ def plans(draw: st.DrawFn) -> Plan:
         whole = draw(st.booleans())
         points = sorted(cuts) + ([amount] if whole else [])
         refunds = tuple(b - a for a, b in zip([0, *points], points, strict=False))
-    return Plan(kind, story, draw(st.integers(0, 1)), amount, currency, refunds)
+    reports = st.one_of(st.none(), st.sampled_from(FAILURE_REPORTS))
+    failures = draw(st.lists(reports, min_size=len(refunds), max_size=len(refunds)))
+    return Plan(kind, story, draw(st.integers(0, 1)), amount, currency, refunds, tuple(failures))
 
 
 async def _produce(app: App, plan: Plan, users: list[str]) -> None:
@@ -93,14 +101,29 @@ async def _produce(app: App, plan: Plan, users: list[str]) -> None:
             )
         else:
             await app.pay(payment, step)
+    made = []
     for n, part in enumerate(plan.refunds):
         assert payment.stripe_payment_intent_id is not None
-        await app.gateway.refund(
-            RefundRequest(
-                payment.id, payment.stripe_payment_intent_id, part, None, f"{payment.id}:{n}"
-            ),
-            deliver="never",
+        made.append(
+            await app.gateway.refund(
+                RefundRequest(
+                    payment.id, payment.stripe_payment_intent_id, part, None, f"{payment.id}:{n}"
+                ),
+                deliver="never",
+            )
         )
+    for refund, report in zip(made, plan.failures, strict=True):
+        if report is not None:
+            _fail_at_gateway(app, refund.payment_intent_id, refund.refund_id, report)
+
+
+def _fail_at_gateway(app: App, intent_id: str | None, refund_id: str, report: str) -> None:
+    """The sandbox cannot fail a refund: flip its record, as Stripe would, and report it."""
+    assert intent_id is not None
+    state = app.gateway._state
+    [record] = [r for r in state.intent(intent_id).refunds if r.id == refund_id]
+    record.status = RefundStatus.FAILED
+    state.emit(report, refund_object(record), app.clock.now())
 
 
 def _without_refund_list(event: GatewayEvent) -> GatewayEvent:
@@ -112,14 +135,18 @@ def _final_state(state: MemoryState) -> dict[str, object]:
     """What must not depend on delivery order.
 
     Not entry ids and ``balance_after``, by nature. Not ``failure_reason``: it holds the
-    last *processed* decline, and a decline processed after an expiry is ignored. And
-    not how one payment's reversed credits split between its refunds: reversal is
+    last *processed* decline, and a decline processed after an expiry is ignored. Not
+    how one payment's reversed credits split between its refunds: reversal is
     proportional on cumulative totals, so the rounding remainder goes to whichever
-    refund is applied later; each payment's total reversal is compared instead.
+    refund is applied later; each payment's ``credits_reversed`` is compared instead
+    (and ``_check`` holds the ledger to it). Nor the entries of a refund that failed:
+    reported failed first, it reversed nothing; seen first, it reversed and was restored.
     """
-    reversed_by_payment: Counter[str] = Counter()
-    for refund in state.refunds.values():
-        reversed_by_payment[refund.payment_id] += refund.credits_reversed
+    failed = {
+        r.refund_id
+        for r in state.refunds.values()
+        if RefundStatus(r.status) in FAILED_REFUND_STATUSES
+    }
     return {
         "balances": {u: a.balance for u, a in state.accounts.items()},
         "payments": {
@@ -133,11 +160,11 @@ def _final_state(state: MemoryState) -> dict[str, object]:
         },
         "entries": sorted(
             (e.idempotency_key, e.user_id, e.kind, e.reference_id)
-            + ((e.credits,) if e.kind is not EntryKind.REFUND_REVERSAL else ())
+            + ((e.credits,) if e.kind not in REFUND_KINDS else ())
             for e in state.entries.values()
+            if not (e.kind in REFUND_KINDS and e.reference_id in failed)
         ),
-        "refunds": sorted(state.refunds),
-        "reversed": reversed_by_payment,
+        "refunds": {r.refund_id: r.status for r in state.refunds.values()},
     }
 
 
@@ -206,8 +233,9 @@ async def _check(
         reversed_credits = -sum(
             e.credits
             for e in app.store.state.entries.values()
-            if e.kind is EntryKind.REFUND_REVERSAL
-            and e.idempotency_key.startswith(f"refund:{payment.id}:")
+            if e.idempotency_key.startswith(
+                (f"refund:{payment.id}:", f"refund_restored:{payment.id}:")
+            )
         )
         assert reversed_credits == payment.credits_reversed
         if payment.amount_refunded == payment.amount:
@@ -228,7 +256,8 @@ def _event_count(plan: Plan) -> int:
     stories = CHECKOUT_STORIES if plan.kind == "checkout" else INTENT_STORIES
     per_step = {CARD_OK: 2 if plan.kind == "checkout" else 1}
     steps = sum(per_step.get(step, 1) for step in stories[plan.story])
-    return steps + 2 * len(plan.refunds)
+    failures = sum(report is not None for report in plan.failures)
+    return steps + 2 * len(plan.refunds) + failures
 
 
 @settings(max_examples=150, deadline=None)

@@ -117,7 +117,8 @@ def test_late_failure_or_expiry_after_completion_is_ignored() -> None:
 def test_expired_and_canceled_are_final_except_money_actually_taken() -> None:
     p = payment()
     p.expire(NOW)
-    assert not p.fail("x", NOW) and p.status is PaymentStatus.EXPIRED
+    assert p.fail("x", NOW) and p.status is PaymentStatus.EXPIRED, "keeps the reason only"
+    assert not p.fail("y", NOW) and p.failure_reason == "x"
     assert p.complete(NOW), "a success the gateway reports is never dropped"
 
 

@@ -437,14 +437,18 @@ async def test_a_success_reported_after_a_local_expiry_is_honoured(app: App) -> 
 
 
 async def test_an_expired_payment_is_not_failed_by_a_late_decline(app: App) -> None:
+    """The late decline keeps the payment expired and only leaves its reason, as the
+    other order would: the final state does not depend on delivery order."""
     payment = await app.open_checkout()
     [declined] = await app.pay(payment, CARD_NO_FUNDS)
     [expired] = await app.expire(payment)
     assert await app.handle_all([expired, declined]) == [
         EventOutcome.UPDATED,
-        EventOutcome.NO_CHANGE,
+        EventOutcome.UPDATED,
     ]
-    assert app.payment(payment.id).status is PaymentStatus.EXPIRED
+    stored = app.payment(payment.id)
+    assert stored.status is PaymentStatus.EXPIRED
+    assert stored.failure_reason == "insufficient_funds"
 
 
 # ---- refunds (LESSONS 9) ----------------------------------------------------------------------

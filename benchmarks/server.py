@@ -1,0 +1,182 @@
+"""The real ``creditline serve`` (uvicorn, one process) in a subprocess on 127.0.0.1.
+
+It runs exactly the production entrypoint (``entrypoints.cli`` ``serve --no-migrate``:
+JSON logs, uvicorn's defaults) with the Stripe gateway, a dummy secret key and an API
+base on a closed local port, so any gateway call would fail loudly instead of leaving
+the machine; ``payment_intent.succeeded`` makes none.
+
+``python -m benchmarks.server`` is that subprocess; with ``BENCH_PROFILE=<file>`` it
+runs under cProfile and writes the stats at shutdown (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 15.0
+DUMMY_SECRET_KEY = "sk_test_benchmark_dummy_never_used"
+CLOSED_API_BASE = "http://127.0.0.1:9"  # discard port: nothing listens, calls fail fast
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class AppServer:
+    """``async with AppServer(...) as server:`` -> ``server.base_url`` answers /health."""
+
+    def __init__(
+        self, database_url: str, webhook_secret: str, log_path: Path, profile: Path | None = None
+    ) -> None:
+        self.database_url = database_url
+        self.webhook_secret = webhook_secret
+        self.log_path = log_path
+        self.profile = profile
+        self.base_url = ""
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def cpu_seconds(self) -> float | None:
+        return _cpu_seconds(self.pid) if self._process else None
+
+    def log_tail(self) -> str:
+        return _tail(self.log_path)
+
+    def _environment(self, port: int) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("STRIPE_", "DATABASE_", "PAYMENT_", "BENCH_"))
+        }
+        env |= {
+            "DATABASE_URL": self.database_url,
+            "PAYMENT_GATEWAY": "stripe",
+            "STRIPE_SECRET_KEY": DUMMY_SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "STRIPE_API_BASE": CLOSED_API_BASE,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "APP_ENV": "development",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        if self.profile is not None:
+            env["BENCH_PROFILE"] = str(self.profile)
+        return env
+
+    async def __aenter__(self) -> Self:
+        last_error = ""
+        for _ in range(3):  # the free port may be taken between probe and bind
+            port = _free_port()
+            self.base_url = f"http://127.0.0.1:{port}"
+            log = self.log_path.open("ab")
+            try:
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "benchmarks.server",
+                    cwd=REPO_ROOT,
+                    env=self._environment(port),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                )
+            finally:
+                log.close()
+            try:
+                await self._wait_until_ready()
+                return self
+            except RuntimeError as exc:
+                last_error = str(exc)
+                await self._stop()
+        raise RuntimeError(f"the app did not start: {last_error}\n{self.log_tail()}")
+
+    async def _wait_until_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        async with httpx.AsyncClient(base_url=self.base_url, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if self._process.returncode is not None:
+                    raise RuntimeError(f"exited with {self._process.returncode}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/health", timeout=1.0)).status_code == 200:
+                        return
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"no answer on {self.base_url}/health in {STARTUP_TIMEOUT_SECONDS} s")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully on SIGTERM
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def _serve() -> None:
+    from entrypoints.cli import main
+
+    sys.argv = ["creditline", "serve", "--no-migrate"]
+    profile_path = os.environ.pop("BENCH_PROFILE", None)
+    if not profile_path:
+        main()
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        main()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
+
+
+if __name__ == "__main__":
+    _serve()

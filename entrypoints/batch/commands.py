@@ -1,0 +1,170 @@
+"""``creditline batch <job>``: the jobs that make the ledger converge to the gateway.
+
+Built over the same container as the HTTP app (``batch_app(container_factory)``), so
+a job sees exactly the database, gateway and clock the service uses. Each command
+runs once (cron, a Kubernetes CronJob) or with ``--loop --interval SECONDS``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+import cyclopts
+from cyclopts import Parameter, validators
+
+from application.batch import BatchControl, JobReport
+from application.expire_credits import expire_credits
+from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
+from application.reconcile import ReconcilePolicy, reconcile
+from entrypoints.batch.report import EXIT_USAGE
+from entrypoints.batch.runner import RunOptions, run
+from entrypoints.container import Container
+from entrypoints.logs import configure_logging
+
+DEFAULT_INTERVAL = 60.0
+MAX_SINCE = timedelta(days=30)  # Stripe keeps events for 30 days
+_SINCE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+Positive = Parameter(validator=validators.Number(gt=0))
+JobFactory = Callable[[Container, BatchControl], Awaitable[JobReport]]
+
+
+@Parameter(name="*")
+@dataclass(frozen=True)
+class Common:
+    loop: bool = False
+    "Run again and again, --interval seconds apart, until SIGINT/SIGTERM."
+    interval: Annotated[float | None, Positive] = None
+    "Seconds between two runs with --loop (default 60)."
+    as_json: Annotated[bool, Parameter(name="--json")] = False
+    "Print one JSON object per run instead of the summary line."
+
+
+def parse_since(text: str) -> timedelta:
+    """``72h``, ``30m``, ``7d``, ``90s``: at most 30 days."""
+    match = _SINCE.match(text.strip())
+    if match is None:
+        raise ValueError(f"--since must look like 72h, 30m or 7d, not '{text}'")
+    window = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not timedelta(0) < window <= MAX_SINCE:
+        raise ValueError("--since must be more than 0 and at most 30d (what Stripe keeps)")
+    return window
+
+
+def _check_since(_: Any, value: str) -> None:
+    parse_since(value)
+
+
+def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
+    app = cyclopts.App(name="batch", help="Jobs that make the ledger converge to the gateway.")
+
+    def launch(name: str, common: Common, job: JobFactory) -> None:
+        if common.interval is not None and not common.loop:
+            print(f"creditline batch {name}: --interval needs --loop", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE)
+        interval = DEFAULT_INTERVAL if common.interval is None else common.interval
+        options = RunOptions(name, common.loop, interval, common.as_json)
+        configure_logging("WARNING" if options.show_progress else "INFO")
+        container = container_factory()
+
+        steer = functools.partial(job, container)
+        raise SystemExit(run(steer, options, lambda: _close(container)))
+
+    @app.command(name="expire-sessions")
+    def expire_sessions(
+        *,
+        batch_size: Annotated[int, Positive] = 100,
+        concurrency: Annotated[int, Positive] = 4,
+        common: Common = Common(),
+    ) -> None:
+        """Settle open payments past their time: fulfil the paid, expire the rest.
+
+        Parameters
+        ----------
+        batch_size
+            Payments leased per claim (one short transaction).
+        concurrency
+            Payments settled at once within a batch (gateway calls in flight).
+        """
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            ttl = timedelta(hours=c.settings().payment_intent_ttl_hours)
+            policy = SweepPolicy(intent_ttl=ttl, batch_size=batch_size, concurrency=concurrency)
+            return expire_stale_sessions(
+                uow_factory=c.uow_factory(),
+                gateway=c.gateway(),
+                clock=c.clock(),
+                policy=policy,
+                control=control,
+            )
+
+        launch("expire-sessions", common, job)
+
+    @app.command(name="reconcile")
+    def reconcile_command(
+        *,
+        since: Annotated[str, Parameter(validator=_check_since)] = "72h",
+        repair: bool = False,
+        batch_size: Annotated[int, Positive] = 100,
+        common: Common = Common(),
+    ) -> None:
+        """Replay the gateway's events for the window, then report (and --repair) drift.
+
+        Parameters
+        ----------
+        since
+            The window, back from now: 90s, 30m, 72h, 7d (at most 30d).
+        repair
+            Fix the drift the exactly-once paths can fix (missing grants and refund
+            reversals) and say what was done; the rest is only reported.
+        batch_size
+            Events replayed between two checks for Ctrl-C.
+        """
+        policy = ReconcilePolicy(since=parse_since(since), repair=repair, batch_size=batch_size)
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            return reconcile(
+                uow_factory=c.uow_factory(),
+                gateway=c.gateway(),
+                clock=c.clock(),
+                policy=policy,
+                control=control,
+            )
+
+        launch("reconcile", common, job)
+
+    @app.command(name="expire-credits")
+    def expire_credits_command(
+        *, batch_size: Annotated[int, Positive] = 100, common: Common = Common()
+    ) -> None:
+        """Expire the unspent part of grants past their expiry; idempotent.
+
+        Parameters
+        ----------
+        batch_size
+            Expired lots read per transaction (each transaction expires one user's).
+        """
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            return expire_credits(
+                uow_factory=c.uow_factory(), clock=c.clock(), batch_size=batch_size, control=control
+            )
+
+        launch("expire-credits", common, job)
+
+    return app
+
+
+async def _close(container: Container) -> None:
+    gateway = container.gateway()
+    aclose = getattr(gateway, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    await container.engine().dispose()
