@@ -89,7 +89,7 @@ def warnings(result: dict[str, Any]) -> list[str]:
     """The 1-minute load average just before the load phase says whether others ran."""
     before = (result.get("load_average") or {}).get("before", 0.0)
     cpus = result.get("cpus") or 1
-    if before > cpus / 2:
+    if before > 0.75 * cpus:
         return [
             f"warning: load average {before:.1f} on {cpus} CPUs before the run: other work "
             "shares the machine, so rates and latencies are pessimistic (CPU ms/event is steadier)"
@@ -97,8 +97,22 @@ def warnings(result: dict[str, Any]) -> list[str]:
     return []
 
 
+def database_line(result: dict[str, Any]) -> str | None:
+    activity = result.get("database_activity")
+    if not activity:
+        return None
+    return (
+        f"database, over the server's life: {activity['connections_opened']} connections opened; "
+        f"per request {activity['commits_per_request']:.2f} commits, "
+        f"{activity['rollbacks_per_request']:.2f} rollbacks"
+    )
+
+
 def show(result: dict[str, Any], console: Console) -> None:
     console.print(table(result))
+    line = database_line(result)
+    if line:
+        console.print(line, highlight=False)
     for line in warnings(result):
         console.print(line, style="yellow", highlight=False)
     console.print(summary(result), highlight=False)

@@ -169,6 +169,8 @@ def _serve() -> None:
         return
     import cProfile
 
+    # uvicorn re-raises SIGTERM once it has shut down: exit through Python to dump stats.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     profiler = cProfile.Profile()
     profiler.enable()
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -30,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -93,31 +94,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 class Ui:
-    """Progress bars on a terminal's stderr; silent otherwise."""
+    """Progress bars on stderr when it is a terminal (and not --json); silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
         self.console = Console(stderr=True)
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description:<28}"),
+            TextColumn("{task.description:<22}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=self.console,
             disable=not (enabled and self.console.is_terminal),
-            transient=False,
         )
 
-    def task(self, description: str, total: int | None) -> Callable[[int], None]:
-        task_id = self.progress.add_task(description, total=total)
+    def counter(self, description: str, total: int) -> Callable[[int], None]:
+        """A bar of ``total`` steps; call the result with the number of steps done."""
+        task = self.progress.add_task(description, total=total)
+        return lambda n: self.progress.advance(task, n)
 
-        def advance(n: int) -> None:
-            self.progress.advance(task_id, n)
-
-        return advance
-
-    def done(self, advance: Callable[[int], None], n: int) -> None:
-        advance(n)
+    @contextlib.contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        """A spinner while the block runs, shown as done (1/1) afterwards."""
+        task = self.progress.add_task(description, total=1)
+        yield
+        self.progress.update(task, completed=1)
 
 
 async def run(args: argparse.Namespace, ui: Ui) -> dict[str, Any]:
@@ -127,18 +128,18 @@ async def run(args: argparse.Namespace, ui: Ui) -> dict[str, Any]:
     groups = {WARMUP_GROUP: args.warmup, APP_GROUP: args.events}
     if with_pgbench:
         groups |= {CANARY: CANARY_PAYMENTS, PGBENCH_GROUP: per_client * args.concurrency}
-    workdir = Path(tempfile.mkdtemp(prefix="creditline_bench_run_"))
     database = await BenchDatabase.create(args.database_url, sqlite=args.sqlite)
+    workdir = Path(tempfile.mkdtemp(prefix="creditline_bench_run_"))
     keep_workdir = args.keep
+    ui.progress.start()
     try:
-        setup = ui.task(f"setup {database.backend}", None)
-        await fixtures.migrate(database.url)
-        await fixtures.seed(database.url, args.users, groups)
         secret = f"whsec_bench_{secrets.token_hex(16)}"
         captured = None
-        if with_pgbench:
-            captured = await capture_canary(database.url, secret, args.users)
-        ui.done(setup, 1)
+        with ui.step(f"{database.backend}: set up"):
+            await fixtures.migrate(database.url)
+            await fixtures.seed(database.url, args.users, groups)
+            if with_pgbench:
+                captured = await capture_canary(database.url, secret, args.users)
         load_before = os.getloadavg()
         app, dup, log_bytes, counters = await _drive_app(args, ui, database, secret, workdir)
         problems = await fixtures.verify(
@@ -167,17 +168,16 @@ async def run(args: argparse.Namespace, ui: Ui) -> dict[str, Any]:
             script = derive_script(captured)
             if args.show_script:
                 ui.console.print(script.text, markup=False, highlight=False)
-            advance = ui.task("pgbench, same SQL", None)
-            pgb = await run_pgbench(
-                database,
-                script,
-                clients=args.concurrency,
-                per_client=per_client,
-                users=args.users,
-                workdir=workdir,
-                deadline_s=args.timeout,
-            )
-            ui.done(advance, 1)
+            with ui.step("pgbench, same SQL"):
+                pgb = await run_pgbench(
+                    database,
+                    script,
+                    clients=args.concurrency,
+                    per_client=per_client,
+                    users=args.users,
+                    workdir=workdir,
+                    deadline_s=args.timeout,
+                )
             problems = await fixtures.verify(database.url, groups)
             if problems:
                 raise BenchmarkFailed("verification after pgbench:\n  " + "\n  ".join(problems))
@@ -207,6 +207,8 @@ async def run(args: argparse.Namespace, ui: Ui) -> dict[str, Any]:
         raise
     finally:
         ui.progress.stop()
+        if args.profile:
+            ui.console.print(f"server profile (cProfile) written to {args.profile}")
         if args.keep:
             ui.console.print(f"kept database {database.name}")
         else:
@@ -227,12 +229,11 @@ async def _drive_app(
     sample = random.sample(range(args.events), round(args.events * args.duplicates))
     by_index = dict(zip(order, events, strict=True))
     repeats = [by_index[i] for i in sample]
-    ui.progress.start()
     counters_before = await fixtures.database_counters(database.url)
     async with AppServer(database.url, secret, workdir / "server.log", args.profile) as server:
 
         async def phase(name: str, items: list[Delivery]) -> LoadResult:
-            advance = ui.task(name, len(items))
+            advance = ui.counter(name, len(items))
             result = await post_all(
                 server.base_url,
                 items,

@@ -62,7 +62,14 @@ def serve(*, migrate: bool = True) -> None:
         "create a user with: creditline users create --email you@example.com",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(container), host=settings.host, port=settings.port, log_config=None)
+    # No access log: each request's outcome is already logged by the use case.
+    uvicorn.run(
+        create_app(container),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @db.command(name="upgrade")

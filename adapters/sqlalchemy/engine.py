@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-PG_POOL_SIZE = 10
+PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
 
 
@@ -31,7 +31,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return _sqlite_engine(url, **kwargs)
     if backend == "postgresql":
         options: dict[str, Any] = {
-            "pool_pre_ping": True,
+            # No pre-ping: on asyncpg it is BEGIN, ";", ROLLBACK (three round trips) before
+            # every transaction. A connection the server dropped fails its first statement
+            # instead; the pool discards it and the request answers 5xx, which Stripe retries.
             # Short OLTP statements only: JIT compilation costs more than it saves.
             "connect_args": {"server_settings": {"jit": "off"}},
         }
@@ -44,7 +46,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        # Every transaction is BEGIN IMMEDIATE, so they run one at a time anyway: one
+        # connection makes them queue in the pool (first come, first served) instead
+        # of in SQLite's busy handler, which sleeps and retries with growing pauses.
+        "pool_size": 1,
+        "max_overflow": 0,
+    }
     engine = create_async_engine(url, **(options | kwargs))
 
     @event.listens_for(engine.sync_engine, "connect")

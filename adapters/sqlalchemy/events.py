@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.dialect import insert_for, per_dialect
 from adapters.sqlalchemy.tables import processed_events, refunds
 from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
 from application.ports import RecordedRefund
@@ -30,32 +30,44 @@ _RECORDED = (
 )
 
 
+_CLAIM = per_dialect(
+    lambda insert: (
+        insert(processed_events)
+        .values(
+            event_id=bindparam("new_event_id"),
+            type=bindparam("new_type"),
+            received_at=bindparam("new_received_at"),
+            livemode=bindparam("new_livemode"),
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(processed_events.c.event_id)
+    )
+)
+_SET_OUTCOME = (
+    update(processed_events)
+    .where(processed_events.c.event_id == bindparam("where_event_id"))
+    .values(outcome=bindparam("new_outcome"), detail=bindparam("new_detail"))
+)
+
+
 class SqlEventLog:
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._claim = _CLAIM[connection.dialect.name]
 
     async def claim(self, event: GatewayEvent, received_at: datetime) -> bool:
-        statement = (
-            self._insert(processed_events)
-            .values(
-                event_id=event.event_id,
-                type=event.type,
-                received_at=received_at,
-                livemode=event.livemode,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(processed_events.c.event_id)
-        )
-        return (await self._conn.execute(statement)).first() is not None
+        params = {
+            "new_event_id": event.event_id,
+            "new_type": event.type,
+            "new_received_at": received_at,
+            "new_livemode": event.livemode,
+        }
+        return (await self._conn.execute(self._claim, params)).first() is not None
 
     async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
-        statement = (
-            update(processed_events)
-            .where(processed_events.c.event_id == event_id)
-            .values(outcome=str(outcome), detail=detail)
-        )
-        await self._conn.execute(statement)
+        params = {"where_event_id": event_id, "new_outcome": str(outcome), "new_detail": detail}
+        await self._conn.execute(_SET_OUTCOME, params)
 
 
 class SqlRefundLog:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
-from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.dialect import insert_for, per_dialect
 from adapters.sqlalchemy.lots import SqlLots
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
@@ -38,11 +38,43 @@ from domain.ledger import (
 from domain.ledger_checks import LedgerMismatch
 from domain.lots import consume, grant_remaining, refusal
 
+_ENTRY_COLUMNS = (
+    "user_id",
+    "credits",
+    "kind",
+    "reference_type",
+    "reference_id",
+    "idempotency_key",
+    "balance_after",
+    "created_at",
+    "expires_at",
+    "lot_remaining",
+)
+# Built once: see ``dialect.per_dialect``.
+_APPEND = per_dialect(
+    lambda insert: (
+        insert(ledger_entries)
+        .values({name: bindparam(f"new_{name}") for name in _ENTRY_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ledger_entries.c.id)
+    )
+)
+# Execution keys must not be column names: for an UPDATE those become SET clauses.
+_CREDITS = bindparam("credits", type_=accounts.c.balance.type)
+_MOVE = (
+    update(accounts)
+    .where(accounts.c.user_id == bindparam("where_user_id"))
+    .values(balance=accounts.c.balance + _CREDITS, updated_at=bindparam("new_updated_at"))
+    .returning(accounts.c.balance)
+)
+_MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0)
+
 
 class SqlLedgerRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._append_entry = _APPEND[connection.dialect.name]
         self._lots = SqlLots(connection)
 
     async def open_account(self, user_id: str) -> None:
@@ -84,28 +116,17 @@ class SqlLedgerRepository:
             "expires_at": posting.expires_at,
         }
         lot_remaining = grant_remaining(posting.credits, balance) if posting.credits > 0 else None
-        statement = (
-            self._insert(ledger_entries)
-            .values(**values, lot_remaining=lot_remaining)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(ledger_entries.c.id)
-        )
-        entry_id = (await self._conn.execute(statement)).scalar_one_or_none()
+        params = {f"new_{k}": v for k, v in values.items()} | {"new_lot_remaining": lot_remaining}
+        entry_id = (await self._conn.execute(self._append_entry, params)).scalar_one_or_none()
         return None if entry_id is None else LedgerEntry(id=entry_id, **values)
 
     async def _move(
         self, user_id: str, credits: int, now: datetime, may_go_negative: bool
     ) -> int | None:
         """Add ``credits`` to the balance; None when no row qualifies."""
-        statement = (
-            update(accounts)
-            .where(accounts.c.user_id == user_id)
-            .values(balance=accounts.c.balance + credits, updated_at=now)
-            .returning(accounts.c.balance)
-        )
-        if not may_go_negative:
-            statement = statement.where(accounts.c.balance - accounts.c.held + credits >= 0)
-        result: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
+        statement = _MOVE if may_go_negative else _MOVE_COVERED
+        params = {"where_user_id": user_id, "credits": credits, "new_updated_at": now}
+        result: int | None = (await self._conn.execute(statement, params)).scalar_one_or_none()
         return result
 
     async def _raise_unless_duplicate(self, posting: Posting) -> None:

@@ -39,6 +39,14 @@ _SAVE = (
 )
 
 
+# The webhook's lookups, built once (plain and FOR UPDATE) for the same reason.
+_BY = {
+    column: select(payments).where(payments.c[column] == bindparam("key"))
+    for column in ("id", "stripe_session_id", "stripe_payment_intent_id")
+}
+_BY_FOR_UPDATE = {column: statement.with_for_update() for column, statement in _BY.items()}
+
+
 class SqlPaymentRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
@@ -71,15 +79,18 @@ class SqlPaymentRepository:
             raise NotFound(f"no payment {payment.id}")
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(select(payments).where(payments.c.id == payment_id), for_update)
+        return await self._by("id", payment_id, for_update)
 
     async def find_by_session(self, session_id: str, *, for_update: bool = False) -> Payment | None:
-        statement = select(payments).where(payments.c.stripe_session_id == session_id)
-        return await self._one(statement, for_update)
+        return await self._by("stripe_session_id", session_id, for_update)
 
     async def find_by_intent(self, intent_id: str, *, for_update: bool = False) -> Payment | None:
-        statement = select(payments).where(payments.c.stripe_payment_intent_id == intent_id)
-        return await self._one(statement, for_update)
+        return await self._by("stripe_payment_intent_id", intent_id, for_update)
+
+    async def _by(self, column: str, key: str, for_update: bool) -> Payment | None:
+        statement = (_BY_FOR_UPDATE if for_update else _BY)[column]
+        row = (await self._conn.execute(statement, {"key": key})).first()
+        return None if row is None else _from_row(row)
 
     async def find_by_client_key(self, user_id: str, client_key: str) -> Payment | None:
         statement = select(payments).where(

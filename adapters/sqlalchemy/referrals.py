@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
@@ -21,6 +21,9 @@ from domain.payment import PAID
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 
 _DECISION = ("status", "payment_id", "decided_at", "reversed_at")
+# Runs on every purchase: built once (see ``dialect.per_dialect``).
+_GET = select(referrals).where(referrals.c.user_id == bindparam("user_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
 
 
 class SqlReferralRepository:
@@ -46,10 +49,8 @@ class SqlReferralRepository:
         return True
 
     async def get(self, user_id: str, *, for_update: bool = False) -> Referral | None:
-        statement = select(referrals).where(referrals.c.user_id == user_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self._conn.execute(statement)).first()
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        row = (await self._conn.execute(statement, {"user_id": user_id})).first()
         return None if row is None else _from_row(row)
 
     async def save(self, referral: Referral) -> None:

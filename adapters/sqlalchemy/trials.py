@@ -6,12 +6,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import trials
 from domain.trial import Trial
+
+# Runs on every purchase: built once (see ``dialect.per_dialect``).
+_MARK_CONVERTED = (
+    update(trials)
+    .where(trials.c.user_id == bindparam("where_user_id"), trials.c.converted_at.is_(None))
+    .values(converted_at=bindparam("new_converted_at"))
+)
 
 
 class SqlTrialRepository:
@@ -34,7 +41,5 @@ class SqlTrialRepository:
 
     async def mark_converted(self, user_id: str, now: datetime) -> None:
         await self._conn.execute(
-            update(trials)
-            .where(trials.c.user_id == user_id, trials.c.converted_at.is_(None))
-            .values(converted_at=now)
+            _MARK_CONVERTED, {"where_user_id": user_id, "new_converted_at": now}
         )

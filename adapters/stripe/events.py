@@ -8,12 +8,13 @@ both gateways exercise one webhook path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import stripe
 
+from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
+from adapters.stripe.mapping import intent_failure_reason
 from application.gateway import EventKind, GatewayEvent, GatewayRefund, RefundStatus
 from application.ports import InvalidSignature, MalformedEvent
 
@@ -96,8 +97,8 @@ def translate_event(raw: Any) -> GatewayEvent:
         "event_id": event_id,
         "type": event_type,
         "kind": kind,
-        "created_at": _timestamp(raw.get("created")),
-        "metadata": _metadata(obj.get("metadata")),
+        "created_at": timestamp(raw.get("created")),
+        "metadata": metadata(obj.get("metadata")),
         "livemode": bool(raw.get("livemode", False)),
     }
     if event_type.startswith("checkout.session."):
@@ -120,28 +121,22 @@ def translate_event(raw: Any) -> GatewayEvent:
 def _checkout_fields(obj: Mapping[str, Any], kind: EventKind) -> dict[str, Any]:
     failed = kind is EventKind.CHECKOUT_ASYNC_FAILED
     return {
-        "session_id": _str(obj.get("id")),
-        "payment_intent_id": _object_id(obj.get("payment_intent")),
-        "amount": _int(obj.get("amount_total")),
-        "currency": _str(obj.get("currency")),
+        "session_id": text(obj.get("id")),
+        "payment_intent_id": object_id(obj.get("payment_intent")),
+        "amount": integer(obj.get("amount_total")),
+        "currency": text(obj.get("currency")),
         "paid": obj.get("payment_status") == "paid",
         "failure_reason": "async_payment_failed" if failed else None,
     }
 
 
 def _intent_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
-    error = obj.get("last_payment_error") or {}
-    reason = None
-    if isinstance(error, dict) and error:
-        reason = _str(error.get("decline_code")) or _str(error.get("code")) or "payment_failed"
-    if obj.get("status") == "canceled":
-        reason = _str(obj.get("cancellation_reason")) or "canceled"
     return {
-        "payment_intent_id": _str(obj.get("id")),
-        "amount": _int(obj.get("amount_received")),
-        "currency": _str(obj.get("currency")),
+        "payment_intent_id": text(obj.get("id")),
+        "amount": integer(obj.get("amount_received")),
+        "currency": text(obj.get("currency")),
         "paid": obj.get("status") == "succeeded",
-        "failure_reason": reason,
+        "failure_reason": intent_failure_reason(obj),
     }
 
 
@@ -153,9 +148,9 @@ def _charge_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     if listed and not refunds_list.get("has_more"):
         refunds = tuple(_refund(r) for r in refunds_list["data"] if isinstance(r, dict))
     return {
-        "payment_intent_id": _object_id(obj.get("payment_intent")),
-        "currency": _str(obj.get("currency")),
-        "amount_refunded": _int(obj.get("amount_refunded")),
+        "payment_intent_id": object_id(obj.get("payment_intent")),
+        "currency": text(obj.get("currency")),
+        "amount_refunded": integer(obj.get("amount_refunded")),
         "refunds": refunds,
     }
 
@@ -165,38 +160,13 @@ def _refund(obj: Mapping[str, Any]) -> GatewayRefund:
         status = RefundStatus(obj.get("status") or "succeeded")
     except ValueError:
         status = RefundStatus.FAILED
-    refund_id, amount = _str(obj.get("id")), _int(obj.get("amount"))
+    refund_id, amount = text(obj.get("id")), integer(obj.get("amount"))
     if refund_id is None or amount is None:
         raise MalformedEvent("refund needs an id and an amount")
     return GatewayRefund(
         refund_id=refund_id,
-        payment_intent_id=_object_id(obj.get("payment_intent")),
+        payment_intent_id=object_id(obj.get("payment_intent")),
         amount=amount,
-        currency=_str(obj.get("currency")) or "",
+        currency=text(obj.get("currency")) or "",
         status=status,
     )
-
-
-def _object_id(value: Any) -> str | None:
-    """Stripe fields may be an id or an expanded object."""
-    if isinstance(value, dict):
-        return _str(value.get("id"))
-    return _str(value)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if _int(value) is not None else None
-
-
-def _metadata(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): str(v) for k, v in value.items() if v is not None}

@@ -7,9 +7,9 @@ stays in this package and the translation needs no network to be exercised.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from application.gateway import (
     CheckoutCreated,
     CheckoutRequest,
@@ -24,14 +24,14 @@ from domain.errors import GatewayRejected
 
 
 def checkout_created(session: Mapping[str, Any], req: CheckoutRequest) -> CheckoutCreated:
-    url = _str(session.get("url"))
+    url = text(session.get("url"))
     if url is None:
         # A replay of the same key would answer the same: retrying cannot help.
         raise GatewayRejected("Stripe created a checkout session without a hosted page url")
     return CheckoutCreated(
         session_id=str(session["id"]),
         url=url,
-        expires_at=_datetime(session.get("expires_at")) or req.expires_at,
+        expires_at=timestamp(session.get("expires_at")) or req.expires_at,
         payment_intent_id=object_id(session.get("payment_intent")),
     )
 
@@ -41,12 +41,12 @@ def checkout_state(session: Mapping[str, Any]) -> CheckoutState:
         session_id=str(session["id"]),
         status=CheckoutStatus(session["status"]),
         paid=session.get("payment_status") == "paid",
-        amount=_int(session.get("amount_total")),
-        currency=_str(session.get("currency")),
+        amount=integer(session.get("amount_total")),
+        currency=text(session.get("currency")),
         payment_intent_id=object_id(session.get("payment_intent")),
-        metadata=_metadata(session.get("metadata")),
-        url=_str(session.get("url")),
-        expires_at=_datetime(session.get("expires_at")),
+        metadata=metadata(session.get("metadata")),
+        url=text(session.get("url")),
+        expires_at=timestamp(session.get("expires_at")),
     )
 
 
@@ -55,10 +55,10 @@ def intent_state(intent: Mapping[str, Any]) -> PaymentIntentState:
         intent_id=str(intent["id"]),
         status=IntentStatus(intent["status"]),
         amount=int(intent["amount"]),
-        amount_received=_int(intent.get("amount_received")) or 0,
+        amount_received=integer(intent.get("amount_received")) or 0,
         currency=str(intent["currency"]),
-        client_secret=_str(intent.get("client_secret")),
-        metadata=_metadata(intent.get("metadata")),
+        client_secret=text(intent.get("client_secret")),
+        metadata=metadata(intent.get("metadata")),
         failure_reason=intent_failure_reason(intent),
     )
 
@@ -66,11 +66,11 @@ def intent_state(intent: Mapping[str, Any]) -> PaymentIntentState:
 def intent_failure_reason(intent: Mapping[str, Any]) -> str | None:
     """The decline code when there is one: it says more than the generic error code."""
     if intent.get("status") == "canceled":
-        return _str(intent.get("cancellation_reason")) or "canceled"
+        return text(intent.get("cancellation_reason")) or "canceled"
     error = intent.get("last_payment_error")
     if not isinstance(error, Mapping) or not error:
         return None
-    return _str(error.get("decline_code")) or _str(error.get("code")) or "payment_failed"
+    return text(error.get("decline_code")) or text(error.get("code")) or "payment_failed"
 
 
 def gateway_refund(refund: Mapping[str, Any]) -> GatewayRefund:
@@ -89,29 +89,3 @@ def _refund_status(value: Any) -> RefundStatus:
         return RefundStatus(value)
     except ValueError:
         return RefundStatus.FAILED
-
-
-def object_id(value: Any) -> str | None:
-    """Stripe fields hold an id, or the object itself when expanded."""
-    if isinstance(value, Mapping):
-        return _str(value.get("id"))
-    return _str(value)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _datetime(value: Any) -> datetime | None:
-    seconds = _int(value)
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-def _metadata(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in value.items() if v is not None}

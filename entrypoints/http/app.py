@@ -86,4 +86,7 @@ def create_app(container: Container) -> Litestar:
             render_plugins=[JsonRenderPlugin(path="/openapi.json"), SwaggerRenderPlugin()],
         ),
         debug=False,
+        # Keep entrypoints.logs' JSON configuration: Litestar's default would replace the
+        # root handler with its own plain-text queue handler.
+        logging_config=None,
     )
