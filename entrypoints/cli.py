@@ -59,7 +59,7 @@ def serve(*, migrate: bool = True) -> None:
     container = build_container(settings)
     print(
         f"creditline: {settings.payment_gateway} gateway, API docs at {settings.public_url}/docs; "
-        "create a user with: creditline users create --email you@example.com",
+        "create a user with: .venv/bin/creditline users create --email you@example.com",
         file=sys.stderr,
     )
     # No access log: each request's outcome is already logged by the use case.
