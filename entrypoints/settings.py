@@ -50,6 +50,7 @@ class Settings:
     # A PaymentIntent never expires on its own; `batch expire-sessions` cancels it then.
     payment_intent_ttl_hours: int = 24
     max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 600
     pricing: PricingPolicy = field(
         default_factory=lambda: PricingPolicy({"usd": CreditRate("usd", 1)}, 50, 1_000_000)
     )
@@ -127,6 +128,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         frontend_url=_url(env, "FRONTEND_URL", public_url),
         admin_api_keys=_list(env, "ADMIN_API_KEYS"),
         checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
         payment_intent_ttl_hours=_int(env, "PAYMENT_INTENT_TTL_HOURS", 24, 1, 720),
         pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
         referral_terms=_referral_terms(env),

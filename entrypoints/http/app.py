@@ -18,6 +18,7 @@ from entrypoints.container import Container
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
+from entrypoints.http.limits import rate_limit
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -78,6 +79,7 @@ def create_app(container: Container) -> Litestar:
         dependencies=deps,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        middleware=rate_limit(settings.rate_limit_per_minute),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="creditline",
