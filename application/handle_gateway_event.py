@@ -11,12 +11,18 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from application.apply_refund import apply_refunds
 from application.fulfil_payment import FulfilOutcome, fulfil
-from application.gateway import EventKind, GatewayEvent, GatewayRefund
+from application.gateway import (
+    EventKind,
+    GatewayEvent,
+    GatewayRefund,
+)
 from application.ports import Clock, PaymentGateway, UnitOfWork, UnitOfWorkFactory
+from domain.errors import GatewayRejected, NotFound
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -55,9 +61,11 @@ async def handle_gateway_event(
     clock: Clock,
 ) -> EventOutcome:
     refunds: Sequence[GatewayRefund] = event.refunds or ()
-    if event.kind is EventKind.REFUNDED and event.refunds is None and event.payment_intent_id:
+    if event.kind is EventKind.REFUNDED and event.payment_intent_id:
         # Gateway I/O happens before the transaction, never inside it.
-        refunds = await gateway.list_refunds(event.payment_intent_id)
+        if event.refunds is None:
+            refunds = await gateway.list_refunds(event.payment_intent_id)
+        event = await _with_intent_metadata(event, gateway)
     now = clock.now()
     async with uow_factory() as uow:
         if not await uow.events.claim(event, now):
@@ -80,6 +88,20 @@ async def handle_gateway_event(
         outcome,
     )
     return outcome
+
+
+async def _with_intent_metadata(event: GatewayEvent, gateway: PaymentGateway) -> GatewayEvent:
+    """Refund objects carry no metadata of ours, and a Checkout payment learns its
+    PaymentIntent id only from its paid events. A refund that overtakes those events
+    would match nothing and be lost; the PaymentIntent's metadata (set by us when it
+    was created) names the payment, so the refund waits for it instead."""
+    if event.metadata.get("payment_id") or event.payment_intent_id is None:
+        return event
+    try:
+        intent = await gateway.get_payment_intent(event.payment_intent_id)
+    except (GatewayRejected, NotFound):
+        return event  # not an object this account knows: recorded as not ours
+    return replace(event, metadata={**intent.metadata, **event.metadata})
 
 
 async def find_payment(uow: UnitOfWork, event: GatewayEvent) -> Payment | None:
@@ -170,6 +192,7 @@ async def _on_refunded(
     now: datetime,
 ) -> EventOutcome:
     if not payment.is_paid:
+        # Failed refunds wait too: their record must exist before any stale report.
         if any(r.amount > 0 for r in refunds):
             raise EventNotReady(f"refund for payment {payment.id} before it was seen paid")
         return EventOutcome.NO_CHANGE

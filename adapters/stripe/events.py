@@ -159,7 +159,9 @@ def _refund(obj: Mapping[str, Any]) -> GatewayRefund:
     try:
         status = RefundStatus(obj.get("status") or "succeeded")
     except ValueError:
-        status = RefundStatus.FAILED
+        # Unknown: neither reverse nor restore (``failed`` would give reversed credits
+        # back, and record a never-seen refund as failed so its success is ignored).
+        status = RefundStatus.REQUIRES_ACTION
     refund_id, amount = text(obj.get("id")), integer(obj.get("amount"))
     if refund_id is None or amount is None:
         raise MalformedEvent("refund needs an id and an amount")

@@ -84,8 +84,9 @@ def gateway_refund(refund: Mapping[str, Any]) -> GatewayRefund:
 
 
 def _refund_status(value: Any) -> RefundStatus:
-    """A status this code does not know reverses nothing, as in ``events.py``."""
+    """A status this code does not know changes nothing (neither reverses nor restores),
+    as in ``events.py``."""
     try:
         return RefundStatus(value)
     except ValueError:
-        return RefundStatus.FAILED
+        return RefundStatus.REQUIRES_ACTION

@@ -307,7 +307,7 @@ class TestRefundEvents:
     def test_a_refund_status_not_known_here_reverses_nothing(self) -> None:
         parsed = translate_event(event("refund.created", refund("re_1", 300, "reversed")))
         assert parsed.refunds is not None
-        assert parsed.refunds[0].status is RefundStatus.FAILED
+        assert parsed.refunds[0].status is RefundStatus.REQUIRES_ACTION
 
     def test_a_refund_without_an_amount_is_malformed(self) -> None:
         obj = {k: v for k, v in refund("re_1", 300).items() if k != "amount"}
