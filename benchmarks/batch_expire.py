@@ -72,8 +72,14 @@ async def _admin(server: str, statement: str) -> None:
     await engine.dispose()
 
 
-async def seed(url: str, gateway: SandboxGateway, now: datetime, rows: int, paid_every: int) -> int:
-    records, paid = [], 0
+async def seed_stale_sessions(
+    url: str, gateway: SandboxGateway, now: datetime, rows: int, paid_every: int
+) -> list[str]:
+    """Bulk-insert ``rows`` pending Checkout payments with their sandbox sessions; one in
+    ``paid_every`` is paid at the gateway with its webhooks lost. Returns the paid ids.
+    Shared with the two-worker integration test."""
+    records: list[dict[str, Any]] = []
+    paid: list[str] = []
     for n in range(rows):
         payment_id, user_id = f"pay_{n:06d}", f"usr_{n % USERS:03d}"
         session = await gateway.create_checkout(
@@ -92,7 +98,7 @@ async def seed(url: str, gateway: SandboxGateway, now: datetime, rows: int, paid
         )
         if n % paid_every == 0:
             await gateway.pay_checkout(session.session_id, "4242424242424242", "never")
-            paid += 1
+            paid.append(payment_id)
         records.append(
             {
                 "id": payment_id,
@@ -207,7 +213,7 @@ def measure(server: str, rows: int, workers: int, mode: str, paid_every: int) ->
         clock = FixedClock(datetime.now(UTC) - timedelta(hours=3))
         forward = Forward()
         gateway = SandboxGateway([SECRET], "http://bench.test", clock.now, forward)
-        paid = asyncio.run(seed(url, gateway, clock.now(), rows, paid_every))
+        paid = len(asyncio.run(seed_stale_sessions(url, gateway, clock.now(), rows, paid_every)))
         clock.advance(timedelta(hours=3))
         policy = SweepPolicy(intent_ttl=timedelta(hours=24), batch_size=200, concurrency=8)
         args = (url, gateway, forward, clock, policy)

@@ -14,16 +14,15 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
 
 from adapters.clock import FixedClock
 from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.engine import make_engine
-from adapters.sqlalchemy.tables import accounts, payments
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
 from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
-from application.gateway import CheckoutRequest, CheckoutState
+from application.gateway import CheckoutState
+from benchmarks.batch_expire import seed_stale_sessions
 
 pytestmark = pytest.mark.postgres
 
@@ -48,57 +47,12 @@ class CountingGateway(MemoryGateway):
         return await super().expire_checkout(session_id, deliver="never")
 
 
-async def seed(url: str, gateway: CountingGateway) -> list[str]:
-    rows, paid = [], []
-    for n in range(SESSIONS):
-        payment_id, user_id = f"pay_{n:05d}", f"usr_{n % USERS:03d}"
-        request = CheckoutRequest(
-            payment_id,
-            user_id,
-            1000,
-            "usd",
-            1000,
-            "credits",
-            "https://a.test/ok",
-            "https://a.test/no",
-            T0 + timedelta(hours=1),
-            f"checkout:{payment_id}",
-        )
-        session = await gateway.create_checkout(request)
-        if n % PAID_EVERY == 0:
-            await gateway.pay_checkout(session.session_id, "4242424242424242", "never")
-            paid.append(payment_id)
-        rows.append(
-            {
-                "id": payment_id,
-                "user_id": user_id,
-                "kind": "checkout",
-                "amount": 1000,
-                "currency": "usd",
-                "credits": 1000,
-                "status": "pending",
-                "created_at": T0,
-                "expires_at": T0 + timedelta(hours=1),
-                "stripe_session_id": session.session_id,
-                "stripe_payment_intent_id": session.payment_intent_id,
-                "updated_at": T0,
-            }
-        )
-    engine = make_engine(url)
-    async with engine.begin() as connection:
-        users = [{"user_id": f"usr_{n:03d}", "balance": 0, "held": 0} for n in range(USERS)]
-        await connection.execute(insert(accounts), users)
-        await connection.execute(insert(payments), rows)
-    await engine.dispose()
-    return paid
-
-
 async def test_two_workers_settle_ten_thousand_stale_sessions_exactly_once(
     empty_pg_url: str,
 ) -> None:
     clock = FixedClock(T0)
     gateway = CountingGateway(clock)
-    paid = await seed(empty_pg_url, gateway)
+    paid = await seed_stale_sessions(empty_pg_url, gateway, T0, SESSIONS, PAID_EVERY)
     clock.advance(timedelta(hours=2))
     engines = [make_engine(empty_pg_url) for _ in range(2)]
     policy = SweepPolicy(intent_ttl=timedelta(hours=24), batch_size=200, concurrency=4)
