@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from application.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
 from application.coupons import coupon_history, redeem_coupon
@@ -14,10 +14,8 @@ from application.ports import Clock, UnitOfWorkFactory
 from application.users import Principal
 from domain.coupon import CouponTerms
 from entrypoints.http import coupon_schemas as s
+from entrypoints.http.params import Cursor, Limit, strict_body
 from entrypoints.http.reward_schemas import CodeIn
-
-Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
-Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
 
 
 class CouponsController(Controller):
@@ -28,10 +26,12 @@ class CouponsController(Controller):
     async def redeem(
         self,
         data: JSONBody[CodeIn],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
     ) -> s.RedeemedOut:
+        data = await strict_body(request, CodeIn)
         redeemed = await redeem_coupon(
             principal.require_user().id, data.code, uow_factory=uow_factory, clock=clock
         )
@@ -59,10 +59,12 @@ class AdminCouponsController(Controller):
     async def create(
         self,
         data: JSONBody[s.CouponIn],
+        request: Request[Any, Any, Any],
         admin: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
     ) -> s.CouponOut:
+        data = await strict_body(request, s.CouponIn)
         terms = CouponTerms(
             credits=data.credits,
             valid_from=data.valid_from,
@@ -107,9 +109,11 @@ class AdminCouponsController(Controller):
         self,
         code: FromPath[str],
         data: JSONBody[s.CouponPatchIn],
+        request: Request[Any, Any, Any],
         admin: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
     ) -> s.CouponOut:
+        data = await strict_body(request, s.CouponPatchIn)
         coupon = await update_coupon(code, data.changes(), uow_factory=uow_factory, clock=clock)
         return s.CouponOut.of(coupon)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from application import queries
 from application.create_checkout_session import (
@@ -23,11 +23,8 @@ from application.sync_payment import sync_checkout_session, sync_payment_intent
 from application.users import Principal
 from domain.redirects import RedirectPolicy
 from entrypoints.http import schemas as s
+from entrypoints.http.params import Cursor, IdempotencyKey, Limit, strict_body
 from entrypoints.settings import Settings
-
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
-Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
 
 
 def _order(
@@ -59,7 +56,7 @@ class StripeController(Controller):
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.CheckoutSessionOut:
-        data = await s.strict_body(request, s.CheckoutSessionIn)
+        data = await strict_body(request, s.CheckoutSessionIn)
         created = await create_checkout_session(
             CreateCheckoutSession(
                 _order(principal, data, idempotency_key), data.success_url, data.cancel_url
@@ -127,7 +124,7 @@ class StripeController(Controller):
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.PaymentIntentOut:
-        data = await s.strict_body(request, s.PaymentIntentIn)
+        data = await strict_body(request, s.PaymentIntentIn)
         created = await create_payment_intent(
             _order(principal, data, idempotency_key),
             uow_factory=uow_factory,
@@ -212,7 +209,7 @@ class StripeController(Controller):
         gateway: NamedDependency[PaymentGateway],
         clock: NamedDependency[Clock],
     ) -> s.RefundOut:
-        data = await s.strict_body(request, s.RefundIn)
+        data = await strict_body(request, s.RefundIn)
         result = await refund_payment(
             RefundPayment(
                 data.payment_id, data.payment_intent_id, data.amount, data.reason, idempotency_key

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -12,6 +14,7 @@ from application.users import Principal
 from domain.credits import credits_as_usd
 from domain.referral import normalise_referral_code
 from entrypoints.http import reward_schemas as s
+from entrypoints.http.params import strict_body
 from entrypoints.settings import Settings
 
 
@@ -23,11 +26,13 @@ class ReferralsController(Controller):
     async def apply(
         self,
         data: JSONBody[s.CodeIn],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.ReferralAppliedOut:
+        data = await strict_body(request, s.CodeIn)
         referral = await apply_referral(
             principal.require_user(),
             data.code,

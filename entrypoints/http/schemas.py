@@ -7,13 +7,11 @@ Requests forbid unknown fields: a client cannot slip ``credits``, ``user_id`` or
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import msgspec
-from litestar import Request as HttpRequest
 
 from domain.credits import CreditPackage, credits_as_usd
-from domain.errors import ValidationFailed
 from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.payment import Payment
@@ -27,18 +25,6 @@ Url = Annotated[str, msgspec.Meta(max_length=2048)]
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
-
-
-R = TypeVar("R", bound=Request)
-
-
-async def strict_body(request: HttpRequest[Any, Any, Any], kind: type[R]) -> R:
-    """Decode the body again, strictly: Litestar's own decoding turns "100.00" into
-    100 cents, the cents-versus-dollars trap (LESSONS 13). Amounts must be integers."""
-    try:
-        return msgspec.json.decode(await request.body(), type=kind, strict=True)
-    except msgspec.ValidationError as exc:
-        raise ValidationFailed(str(exc)) from None
 
 
 class CheckoutSessionIn(Request):

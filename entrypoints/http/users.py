@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from application import queries
 from application.ports import Clock, UnitOfWorkFactory
 from application.trials import get_trial
 from application.users import Principal, create_api_key, create_user, list_api_keys, revoke_api_key
 from entrypoints.http import schemas as s
+from entrypoints.http.params import Cursor, Limit, strict_body
 from entrypoints.http.reward_schemas import TrialOut
 from entrypoints.settings import Settings
-
-Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
-Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
 
 
 class UsersController(Controller):
@@ -28,11 +26,13 @@ class UsersController(Controller):
     async def create(
         self,
         data: JSONBody[s.UserIn],
+        request: Request[Any, Any, Any],
         admin: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
     ) -> s.UserCreatedOut:
+        data = await strict_body(request, s.UserIn)
         created = await create_user(
             data.email,
             is_admin=data.is_admin,
@@ -68,10 +68,12 @@ class UsersController(Controller):
     async def create_key(
         self,
         data: JSONBody[s.ApiKeyIn],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         uow_factory: NamedDependency[UnitOfWorkFactory],
         clock: NamedDependency[Clock],
     ) -> s.ApiKeyCreatedOut:
+        data = await strict_body(request, s.ApiKeyIn)
         issued = await create_api_key(
             principal.require_user().id, data.name, uow_factory=uow_factory, clock=clock
         )
