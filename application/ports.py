@@ -19,7 +19,7 @@ from application.gateway import (
     RefundRequest,
     RefundStatus,
 )
-from application.reward_ports import CouponRepository, ReferralRepository, TrialRepository
+from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 from domain.ledger import (
     Account,
     Allocation,

@@ -42,8 +42,8 @@ from adapters.sqlalchemy.migrate import upgrade
 from adapters.sqlalchemy.tables import accounts, payments, processed_events
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from application.gateway import CheckoutRequest
+from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from entrypoints.container import InProcessDelivery
 
 DEFAULT_SERVER = os.environ.get(

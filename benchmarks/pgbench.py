@@ -38,7 +38,7 @@ from sqlalchemy import event
 
 from adapters.clock import FixedClock
 from adapters.stripe.events import sign_payload
-from application.receive_webhook import receive_webhook
+from application.webhooks.receive_webhook import receive_webhook
 from benchmarks.fixtures import CANARY, CANARY_USER, BenchDatabase, BenchmarkFailed
 from benchmarks.load import Stats, succeeded_event, summarise
 from benchmarks.server import CLOSED_API_BASE, DUMMY_SECRET_KEY

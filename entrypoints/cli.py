@@ -11,8 +11,8 @@ import cyclopts
 from dotenv import load_dotenv
 
 from adapters.sqlalchemy.migrate import upgrade_sync
+from application.accounts.users import create_user
 from application.queries import verify_ledger
-from application.users import create_user
 from domain.ledger_checks import LedgerMismatch
 from entrypoints import verify_report
 from entrypoints.batch.commands import batch_app

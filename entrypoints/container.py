@@ -17,7 +17,6 @@ from adapters.sandbox.gateway import SandboxGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 from adapters.stripe.client import StripeGateway
-from application.handle_gateway_event import EventNotReady
 from application.ports import (
     Clock,
     InvalidSignature,
@@ -25,7 +24,8 @@ from application.ports import (
     PaymentGateway,
     UnitOfWorkFactory,
 )
-from application.receive_webhook import receive_webhook
+from application.webhooks.handle_gateway_event import EventNotReady
+from application.webhooks.receive_webhook import receive_webhook
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from copy import copy
 from dataclasses import replace
 
 from adapters.memory.state import MemoryState, in_utc
-from application.reward_ports import StatusTally
+from application.rewards.ports import StatusTally
 from domain.referral import Referral, ReferralStatus
 
 

@@ -37,7 +37,7 @@ from application.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
-from application.reward_ports import CouponRepository, ReferralRepository, TrialRepository
+from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 
 
 class MemoryStore:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import accounts, payments, referral_uses, referrals, users
-from application.reward_ports import StatusTally
+from application.rewards.ports import StatusTally
 from domain.payment import PAID
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 

@@ -19,9 +19,9 @@ import cyclopts
 from cyclopts import Parameter, validators
 
 from application.batch import BatchControl, JobReport
-from application.expire_credits import expire_credits
-from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
-from application.reconcile import ReconcilePolicy, reconcile
+from application.credits.expire_credits import expire_credits
+from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
+from application.reconciliation.reconcile import ReconcilePolicy, reconcile
 from entrypoints.batch.report import EXIT_USAGE
 from entrypoints.batch.runner import RunOptions, run
 from entrypoints.container import Container

@@ -8,10 +8,10 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from application.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
-from application.coupons import coupon_history, redeem_coupon
+from application.accounts.users import Principal
 from application.ports import Clock, UnitOfWorkFactory
-from application.users import Principal
+from application.rewards.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
+from application.rewards.coupons import coupon_history, redeem_coupon
 from domain.coupon import CouponTerms
 from entrypoints.http import coupon_schemas as s
 from entrypoints.http.params import Cursor, Limit, strict_body

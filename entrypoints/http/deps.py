@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
+from application.accounts.users import Principal, authenticate
 from application.ids import hash_api_key
-from application.users import Principal, authenticate
 from domain.errors import Forbidden
 from entrypoints.container import Container
 

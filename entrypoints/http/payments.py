@@ -10,17 +10,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application import queries
-from application.create_checkout_session import (
+from application.accounts.users import Principal
+from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.purchases.create_checkout_session import (
     CheckoutSettings,
     CreateCheckoutSession,
     create_checkout_session,
 )
-from application.create_payment_intent import create_payment_intent
-from application.orders import Order
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.refund_payment import RefundPayment, refund_payment
-from application.sync_payment import sync_checkout_session, sync_payment_intent
-from application.users import Principal
+from application.purchases.create_payment_intent import create_payment_intent
+from application.purchases.orders import Order
+from application.purchases.sync_payment import sync_checkout_session, sync_payment_intent
+from application.refunds.refund_payment import RefundPayment, refund_payment
 from domain.redirects import RedirectPolicy
 from entrypoints.http import schemas as s
 from entrypoints.http.params import Cursor, IdempotencyKey, Limit, strict_body

@@ -8,9 +8,9 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from application.accounts.users import Principal
 from application.ports import Clock, UnitOfWorkFactory
-from application.referrals import apply_referral, invite_url, own_code, referral_stats
-from application.users import Principal
+from application.rewards.referrals import apply_referral, invite_url, own_code, referral_stats
 from domain.credits import credits_as_usd
 from domain.referral import normalise_referral_code
 from entrypoints.http import reward_schemas as s

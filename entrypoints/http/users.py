@@ -9,9 +9,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application import queries
+from application.accounts.users import (
+    Principal,
+    create_api_key,
+    create_user,
+    list_api_keys,
+    revoke_api_key,
+)
 from application.ports import Clock, UnitOfWorkFactory
-from application.trials import get_trial
-from application.users import Principal, create_api_key, create_user, list_api_keys, revoke_api_key
+from application.rewards.trials import get_trial
 from entrypoints.http import schemas as s
 from entrypoints.http.params import Cursor, Limit, strict_body
 from entrypoints.http.reward_schemas import TrialOut

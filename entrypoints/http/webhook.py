@@ -14,7 +14,7 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.receive_webhook import receive_webhook
+from application.webhooks.receive_webhook import receive_webhook
 from entrypoints.http.schemas import WebhookOut
 
 

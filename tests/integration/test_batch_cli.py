@@ -22,13 +22,13 @@ from dependency_injector import providers
 
 from adapters.clock import FixedClock
 from adapters.sandbox.gateway import SandboxGateway
-from application.create_checkout_session import (
+from application.accounts.users import create_user
+from application.purchases.create_checkout_session import (
     CheckoutSettings,
     CreateCheckoutSession,
     create_checkout_session,
 )
-from application.orders import Order
-from application.users import create_user
+from application.purchases.orders import Order
 from domain.payment import Payment, PaymentStatus
 from domain.redirects import RedirectPolicy
 from entrypoints.batch import commands

@@ -20,8 +20,8 @@ from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from application.gateway import CheckoutState
+from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from benchmarks.batch_expire import seed_stale_sessions
 
 pytestmark = pytest.mark.postgres

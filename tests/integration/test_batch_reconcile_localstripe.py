@@ -19,12 +19,12 @@ from adapters.clock import SystemClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
+from application.accounts.users import create_user
 from application.batch import JobReport, NoControl
-from application.create_payment_intent import create_payment_intent
 from application.gateway import RefundRequest
-from application.orders import Order
-from application.reconcile import ReconcilePolicy, reconcile
-from application.users import create_user
+from application.purchases.create_payment_intent import create_payment_intent
+from application.purchases.orders import Order
+from application.reconciliation.reconcile import ReconcilePolicy, reconcile
 from domain.credits import CreditRate, PricingPolicy
 from domain.payment import PaymentStatus
 from tests.integration.test_stripe_localstripe import pay

@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import FixedClock
 from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.uow import uow_factory
+from application.accounts.users import create_user
 from application.batch import JobReport, NoControl
-from application.expire_credits import expire_credits
-from application.expire_stale_sessions import SweepPolicy, expire_stale_sessions
+from application.credits.expire_credits import expire_credits
 from application.gateway import CheckoutRequest
 from application.ports import UnitOfWorkFactory
-from application.reconcile import ReconcilePolicy, reconcile
-from application.users import create_user
+from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
+from application.reconciliation.reconcile import ReconcilePolicy, reconcile
 from domain.ledger import EntryKind, Posting, purchase_key, purchase_posting
 from domain.payment import Payment, PaymentKind, PaymentStatus
 

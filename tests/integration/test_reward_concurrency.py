@@ -21,11 +21,11 @@ from adapters.clock import FixedClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.tables import coupon_redemptions, coupons, ledger_entries
 from adapters.sqlalchemy.uow import uow_factory
-from application.coupon_admin import create_coupon
-from application.coupons import redeem_coupon
-from application.fulfil_payment import fulfil
-from application.referrals import apply_referral
-from application.users import create_user
+from application.accounts.users import create_user
+from application.purchases.fulfil_payment import fulfil
+from application.rewards.coupon_admin import create_coupon
+from application.rewards.coupons import redeem_coupon
+from application.rewards.referrals import apply_referral
 from domain.coupon import CouponTerms
 from domain.errors import CouponAlreadyRedeemed, CouponExhausted, ReferralWindowClosed
 from domain.payment import Payment, PaymentKind, PaymentStatus

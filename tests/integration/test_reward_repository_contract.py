@@ -16,7 +16,7 @@ from adapters.memory.uow import MemoryStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.ports import UnitOfWorkFactory
-from application.reward_ports import StatusTally
+from application.rewards.ports import StatusTally
 from domain.coupon import Coupon, CouponTerms, Redemption
 from domain.errors import CouponCodeTaken
 from domain.payment import Payment, PaymentKind, PaymentStatus

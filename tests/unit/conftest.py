@@ -26,18 +26,22 @@ from adapters.memory.uow import MemoryStore
 from adapters.sandbox.records import Outcome
 from adapters.sandbox.webhooks import Deliver
 from adapters.stripe.events import translate_event
-from application.create_checkout_session import (
+from application.accounts.users import create_user
+from application.gateway import GatewayEvent, GatewayRefund, RefundRequest
+from application.purchases.create_checkout_session import (
     CheckoutSessionCreated,
     CheckoutSettings,
     CreateCheckoutSession,
     create_checkout_session,
 )
-from application.create_payment_intent import PaymentIntentCreated, create_payment_intent
-from application.gateway import GatewayEvent, GatewayRefund, RefundRequest
-from application.handle_gateway_event import EventNotReady, EventOutcome, handle_gateway_event
-from application.orders import Order
-from application.receive_webhook import receive_webhook
-from application.users import create_user
+from application.purchases.create_payment_intent import PaymentIntentCreated, create_payment_intent
+from application.purchases.orders import Order
+from application.webhooks.handle_gateway_event import (
+    EventNotReady,
+    EventOutcome,
+    handle_gateway_event,
+)
+from application.webhooks.receive_webhook import receive_webhook
 from domain.credits import CreditPackage, CreditRate, PricingPolicy
 from domain.ledger import EntryKind, LedgerEntry
 from domain.money import Money

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from application.users import CreatedUser, create_user
+from application.accounts.users import CreatedUser, create_user
 from domain.payment import Payment
 from domain.referral import ReferralTerms
 from domain.trial import TrialTerms

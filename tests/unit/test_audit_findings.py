@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
-from application.handle_gateway_event import EventNotReady, EventOutcome
+from application.webhooks.handle_gateway_event import EventNotReady, EventOutcome
 from domain.payment import Payment, PaymentStatus
 from tests.unit.conftest import App, refund_object, stripe_event
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from application.batch import JobReport, NoControl
-from application.expire_credits import expire_credits
+from application.credits.expire_credits import expire_credits
 from application.ports import UnitOfWorkFactory
 from domain.ledger import EntryKind, Posting, purchase_posting
 from tests.unit.conftest import T0, App

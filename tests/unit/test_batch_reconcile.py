@@ -13,7 +13,7 @@ from adapters.memory.gateway import MemoryGateway
 from adapters.memory.state import ProcessedEvent
 from application.batch import JobReport, NoControl
 from application.gateway import EventKind, GatewayEvent
-from application.reconcile import ReconcilePolicy, reconcile
+from application.reconciliation.reconcile import ReconcilePolicy, reconcile
 from domain.ledger import EntryKind, purchase_posting
 from domain.payment import PaymentStatus
 from tests.unit.conftest import T0, App

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from application.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
-from application.coupons import coupon_history, redeem_coupon
+from application.rewards.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
+from application.rewards.coupons import coupon_history, redeem_coupon
 from domain.coupon import Coupon, CouponTerms
 from domain.errors import (
     CouponAlreadyRedeemed,

@@ -25,7 +25,7 @@ from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
 from adapters.sandbox.events import refund_object
 from application.gateway import FAILED_REFUND_STATUSES, GatewayEvent, RefundRequest, RefundStatus
-from application.handle_gateway_event import EventNotReady, EventOutcome
+from application.webhooks.handle_gateway_event import EventNotReady, EventOutcome
 from domain.ledger import EntryKind
 from domain.payment import PAID, PaymentStatus
 from tests.unit.conftest import CARD_EXPIRED, CARD_NO_FUNDS, CARD_OK, App, make_app

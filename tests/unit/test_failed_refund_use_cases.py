@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
-from application.handle_gateway_event import EventOutcome
+from application.webhooks.handle_gateway_event import EventOutcome
 from domain.errors import InsufficientCredits
 from domain.ledger import EntryKind, Posting
 from domain.payment import Payment, PaymentStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from application.referrals import apply_referral, referral_stats
+from application.rewards.referrals import apply_referral, referral_stats
 from domain.errors import (
     OwnReferralCode,
     ReferralAlreadyApplied,

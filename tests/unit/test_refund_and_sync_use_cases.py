@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from application.handle_gateway_event import EventOutcome
-from application.refund_payment import RefundPayment, RefundResult, refund_payment
-from application.sync_payment import PaymentView, sync_checkout_session, sync_payment_intent
+from application.purchases.sync_payment import (
+    PaymentView,
+    sync_checkout_session,
+    sync_payment_intent,
+)
+from application.refunds.refund_payment import RefundPayment, RefundResult, refund_payment
+from application.webhooks.handle_gateway_event import EventOutcome
 from domain.errors import (
     GatewayUnavailable,
     NotFound,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from application.trials import get_trial
+from application.rewards.trials import get_trial
 from domain.ledger import EntryKind
 from domain.trial import TrialState, TrialTerms
 from tests.unit.conftest import App

@@ -6,6 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from application.accounts.users import (
+    KEY_PREFIX_LENGTH,
+    Principal,
+    authenticate,
+    create_api_key,
+    create_user,
+    list_api_keys,
+    revoke_api_key,
+)
 from application.ids import hash_api_key
 from application.queries import (
     MAX_PAGE,
@@ -15,15 +24,6 @@ from application.queries import (
     list_payments,
     page_size,
     verify_ledger,
-)
-from application.users import (
-    KEY_PREFIX_LENGTH,
-    Principal,
-    authenticate,
-    create_api_key,
-    create_user,
-    list_api_keys,
-    revoke_api_key,
 )
 from domain.errors import EmailTaken, NotFound, Unauthenticated, ValidationFailed
 from domain.referral import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH

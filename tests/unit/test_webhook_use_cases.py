@@ -17,9 +17,13 @@ from typing import Self
 import pytest
 
 from application.gateway import GatewayRefund, RefundStatus
-from application.handle_gateway_event import EventNotReady, EventOutcome, handle_gateway_event
 from application.ports import InvalidSignature, UnitOfWork
-from application.receive_webhook import receive_webhook
+from application.webhooks.handle_gateway_event import (
+    EventNotReady,
+    EventOutcome,
+    handle_gateway_event,
+)
+from application.webhooks.receive_webhook import receive_webhook
 from domain.errors import GatewayUnavailable
 from domain.ledger import EntryKind, LedgerEntry, Posting
 from domain.payment import Payment, PaymentStatus

@@ -12,7 +12,7 @@ import enum
 
 from application.gateway import CheckoutState, CheckoutStatus, IntentStatus, PaymentIntentState
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.sync_payment import apply_gateway_state
+from application.purchases.sync_payment import apply_gateway_state
 from domain.errors import DomainError, GatewayRejected
 from domain.payment import Payment, PaymentKind, PaymentStatus
 

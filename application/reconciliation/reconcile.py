@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.batch import BatchControl, JobReport, NoControl
-from application.drift import Drift, gateway_view, grant_drift, refund_drift
-from application.extra_grants import extra_grants
 from application.gateway import GatewayEvent
-from application.handle_gateway_event import EventNotReady, EventOutcome, handle_gateway_event
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.repair_drift import repair
+from application.reconciliation.drift import Drift, gateway_view, grant_drift, refund_drift
+from application.reconciliation.extra_grants import extra_grants
+from application.reconciliation.repair_drift import repair
+from application.webhooks.handle_gateway_event import (
+    EventNotReady,
+    EventOutcome,
+    handle_gateway_event,
+)
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from application.apply_refund import apply_refunds
-from application.fulfil_payment import FulfilOutcome, fulfil
 from application.gateway import (
     EventKind,
     GatewayEvent,
     GatewayRefund,
 )
 from application.ports import Clock, PaymentGateway, UnitOfWork, UnitOfWorkFactory
+from application.purchases.fulfil_payment import FulfilOutcome, fulfil
+from application.refunds.apply_refund import apply_refunds
 from domain.errors import GatewayRejected, NotFound
 from domain.payment import Payment
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.batch import JobReport
-from application.drift import CHUNK, Drift, DriftKind, GatewayView
 from application.gateway import IntentStatus
 from application.ports import PaymentGateway, UnitOfWorkFactory
+from application.reconciliation.drift import CHUNK, Drift, DriftKind, GatewayView
 from domain.ledger import EntryKind, LedgerEntry
 from domain.payment import Payment, PaymentKind
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from application.handle_gateway_event import EventOutcome, handle_gateway_event
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.webhooks.handle_gateway_event import EventOutcome, handle_gateway_event
 
 
 async def receive_webhook(

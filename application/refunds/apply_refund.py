@@ -23,8 +23,8 @@ from application.gateway import (
     RefundStatus,
 )
 from application.ports import UnitOfWork
-from application.purchase_rewards import on_refund_applied
-from application.restore_refund import restore_failed_refund
+from application.refunds.restore_refund import restore_failed_refund
+from application.rewards.purchase_rewards import on_refund_applied
 from domain.ledger import purchase_key, refund_posting
 from domain.payment import Payment
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.gateway import PaymentIntentRequest
-from application.orders import Order, fingerprint, open_payment
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.purchases.orders import Order, fingerprint, open_payment
 from domain.credits import PricingPolicy
 from domain.errors import NotFound
 from domain.payment import PaymentKind

@@ -9,10 +9,10 @@ spent, or believing one side's amount, is a decision, not a repair.
 
 from __future__ import annotations
 
-from application.apply_refund import apply_refunds
-from application.drift import Drift, DriftKind
 from application.ports import Clock, UnitOfWorkFactory
-from application.sync_payment import apply_gateway_state
+from application.purchases.sync_payment import apply_gateway_state
+from application.reconciliation.drift import Drift, DriftKind
+from application.refunds.apply_refund import apply_refunds
 from domain.ledger import purchase_key
 
 

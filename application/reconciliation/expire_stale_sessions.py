@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from application.batch import BatchControl, JobReport, bounded
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.settle_stale_payment import SOURCE, Settled, StalePaymentSettler
+from application.reconciliation.settle_stale_payment import SOURCE, Settled, StalePaymentSettler
 
 log = logging.getLogger(__name__)
 

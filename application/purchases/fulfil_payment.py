@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 
 from application.ports import UnitOfWork
-from application.purchase_rewards import on_purchase_completed
+from application.rewards.purchase_rewards import on_purchase_completed
 from domain.ledger import purchase_posting
 from domain.payment import Payment
 

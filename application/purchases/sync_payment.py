@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.fulfil_payment import fulfil
 from application.gateway import CheckoutStatus, IntentStatus
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.purchases.fulfil_payment import fulfil
 from domain.errors import NotFound
 from domain.payment import OPEN, Payment
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from application.batch import JobReport
 from application.gateway import REVERSING_REFUND_STATUSES, EventKind, GatewayEvent, GatewayRefund
-from application.handle_gateway_event import find_payment
 from application.ports import PaymentGateway, UnitOfWorkFactory
+from application.webhooks.handle_gateway_event import find_payment
 from domain.ledger import purchase_key
 from domain.payment import Payment
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from application.ids import hash_api_key, new_api_key, new_id, new_referral_code
 from application.ports import Clock, UnitOfWorkFactory
-from application.referrals import attach_referral, find_referrer
-from application.trials import start_trial
+from application.rewards.referrals import attach_referral, find_referrer
+from application.rewards.trials import start_trial
 from domain.errors import NotFound, Unauthenticated, ValidationFailed
 from domain.referral import ReferralTerms
 from domain.trial import TrialTerms

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.apply_refund import apply_refunds
 from application.gateway import RefundRequest
 from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.refunds.apply_refund import apply_refunds
 from domain.errors import NotFound, RefundNotAllowed
 
 
