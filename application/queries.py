@@ -1,4 +1,7 @@
-"""Read-only use cases: balances, ledger history, payments. Owners only (LESSONS 8)."""
+"""Read-only use cases: balances, ledger history, payments.
+
+Owners only (docs/failure-modes.md #8).
+"""
 
 from __future__ import annotations
 

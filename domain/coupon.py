@@ -2,7 +2,7 @@
 
 Whether a coupon may be redeemed now is decided here from its terms and the clock;
 the two limits that concurrent redemptions race for (one per user, ``max_redemptions``
-overall) are decided by the database, never by a read (LESSONS 4).
+overall) are decided by the database, never by a read (docs/failure-modes.md #4).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ class EntryKind(enum.StrEnum):
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
-# recorded as debt rather than refused (LESSONS 9).
+# recorded as debt rather than refused (docs/failure-modes.md #9).
 MAY_GO_NEGATIVE = frozenset(
     {EntryKind.REFUND_REVERSAL, EntryKind.DISPUTE_HOLD, EntryKind.ADMIN_ADJUSTMENT}
 )
@@ -137,7 +137,7 @@ class BalanceMismatch:
 
 
 def purchase_key(payment_id: str) -> str:
-    """The one grant key of a payment, whichever event grants it (LESSONS 1)."""
+    """The one grant key of a payment, whichever event grants it (docs/failure-modes.md #1)."""
     return f"purchase:{payment_id}"
 
 

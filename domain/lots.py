@@ -1,6 +1,6 @@
 """How debits consume lots: one pure rule that every ledger adapter applies.
 
-DESIGN §3: spending takes the soonest-expiring lots first and non-expiring lots last
+docs/ledger.md: spending takes the soonest-expiring lots first and non-expiring lots last
 (ties by age), so credits that would be lost are used before credits that keep. A
 debit may name one lot to take from first: a refund takes back the purchase's own
 unspent credits before any other, an expiry takes its lot's unspent rest and nothing

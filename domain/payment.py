@@ -79,7 +79,8 @@ class Payment:
 
     @property
     def grant_key(self) -> str:
-        """One grant key per payment, whichever event or poll fulfils it (LESSONS 1)."""
+        """One grant key per payment, whichever event or poll fulfils it
+        (docs/failure-modes.md #1)."""
         return f"purchase:{self.id}"
 
     @property

@@ -103,7 +103,7 @@ class Referral:
 
         A full refund always does; a partial one only when what the user kept is no
         longer a qualifying purchase, so a refund of all but a cent cannot keep $20 of
-        bonuses (LESSONS 10).
+        bonuses (docs/failure-modes.md #10).
         """
         return (
             self.status is ReferralStatus.REWARDED

@@ -5,7 +5,7 @@ The two raced limits are single statements: ``claim`` inserts the redemption wit
 waits on the unique index, then finds the row), and ``take_slot`` is ``UPDATE coupons
 SET redemptions = redemptions + 1 WHERE redemptions < max_redemptions RETURNING``:
 concurrent redeemers queue on the coupon row and PostgreSQL re-checks the condition
-on the row each one finally sees (LESSONS 4).
+on the row each one finally sees (docs/failure-modes.md #4).
 """
 
 from __future__ import annotations

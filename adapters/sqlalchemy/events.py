@@ -4,7 +4,7 @@
 same event blocks on the unique index until the first transaction ends, then either
 inserts (the first rolled back) or sees the row (the first committed). That, and
 sharing the transaction with the event's effects, makes delivery exactly-once
-(LESSONS 2 and 4).
+(docs/failure-modes.md #2 and 4).
 """
 
 from __future__ import annotations

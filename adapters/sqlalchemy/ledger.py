@@ -3,7 +3,7 @@
 A grant is the hot path of every webhook, so it costs two round trips: one
 ``UPDATE accounts ... RETURNING balance`` (the row lock serialises writers of one
 account and the WHERE clause refuses overdrafts atomically — no read-modify-write,
-LESSONS 5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` that also
+docs/failure-modes.md #5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` that also
 opens the grant's lot, sized from the returned balance (debt is repaid first). A
 conflict means the entry exists: the balance move is undone in the same transaction
 and the caller hears "already done" (None), never an error.

@@ -3,7 +3,7 @@
 ``take_use`` is one conditional upsert: ``INSERT ... ON CONFLICT DO UPDATE SET uses =
 uses + 1 WHERE uses < :max RETURNING uses``. Concurrent first purchases of two users
 referred by one referrer queue on the counter row, and each sees the other's
-increment before deciding, so the cap holds (LESSONS 4, 5).
+increment before deciding, so the cap holds (docs/failure-modes.md #4, 5).
 """
 
 from __future__ import annotations

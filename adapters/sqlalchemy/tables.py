@@ -2,7 +2,7 @@
 
 Every table a user's write touches carries ``user_id`` so the ledger can later be
 sharded by user. Idempotency keys, gateway ids and event ids are UNIQUE in the
-database: a uniqueness violation is how "already done" is decided (LESSONS 4).
+database: a uniqueness violation is how "already done" is decided (docs/failure-modes.md #4).
 Constraint names follow ``metadata.naming_convention`` so migrations can name them.
 """
 
@@ -131,7 +131,7 @@ ledger_entries = Table(
     Index(None, "expires_at", "id", postgresql_where=EXPIRING, sqlite_where=EXPIRING),
 )
 
-# Which lots each debit consumed (DESIGN §3), so an expiry removes only unspent credits.
+# Which lots each debit consumed (docs/ledger.md), so an expiry removes only unspent credits.
 ledger_allocations = Table(
     "ledger_allocations",
     metadata,
@@ -254,7 +254,7 @@ coupon_redemptions = Table(
     Column("credits", BigInteger, nullable=False),
     Column("redeemed_at", UtcDateTime, nullable=False),
     Column("credits_expire_at", UtcDateTime),
-    UniqueConstraint("coupon_id", "user_id"),  # once per user (LESSONS 4)
+    UniqueConstraint("coupon_id", "user_id"),  # once per user (docs/failure-modes.md #4)
     Index(None, "user_id", "redeemed_at", "id"),
     Index(None, "coupon_id", "redeemed_at", "id"),
 )

@@ -1,6 +1,6 @@
 """Stripe request parameters built from our gateway requests.
 
-Only server-side values go into metadata (LESSONS 6, 7): the request types carry no
+Only server-side values go into metadata (docs/failure-modes.md #6, 7): the request types carry no
 client-supplied metadata, and nothing here adds any.
 """
 

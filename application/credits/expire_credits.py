@@ -3,7 +3,7 @@
 Each lot's expiry is keyed ``expiry:<lot>``, so a rerun, or two workers, expire it
 once; only ``remaining`` is taken, so credits already spent never expire. The lots
 API locks what it returns (``SKIP LOCKED`` on PostgreSQL), so parallel workers take
-disjoint lots. A transaction expires one user's lots only (DESIGN §3: a write
+disjoint lots. A transaction expires one user's lots only (docs/ledger.md: a write
 transaction touches one user), and commits them all or none.
 """
 

@@ -3,7 +3,7 @@
 Checkout events, PaymentIntent events and session polls all call ``fulfil`` inside
 their own transaction, with the payment row locked. The grant is keyed
 ``purchase:<payment id>`` and the ledger's unique index is the last word, so two
-triggers for one payment grant once (LESSONS 1, 4). The referral bonus and the trial
+triggers for one payment grant once (docs/failure-modes.md #1, 4). The referral bonus and the trial
 conversion ride in the same transaction, after the grant (``purchase_rewards``).
 """
 

@@ -23,7 +23,7 @@ MAX_CLIENT_KEY_LENGTH = 255
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """What a user asked to buy; credits are never part of it (LESSONS 7)."""
+    """What a user asked to buy; credits are never part of it (docs/failure-modes.md #7)."""
 
     user_id: str
     amount: int | None

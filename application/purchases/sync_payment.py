@@ -38,7 +38,9 @@ async def _owned(
             assert intent_id is not None
             payment = await uow.payments.find_by_intent(intent_id)
     if payment is None or payment.user_id != user_id:
-        raise NotFound("no such session or payment intent")  # never reveal others' (LESSONS 8)
+        raise NotFound(
+            "no such session or payment intent"
+        )  # never reveal others' (docs/failure-modes.md #8)
     return payment
 
 

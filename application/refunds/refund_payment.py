@@ -2,7 +2,7 @@
 
 The gateway call happens outside any transaction; the reversal then goes through
 the same per-refund path as the ``charge.refunded`` webhook, so whichever of the
-two comes first reverses and the other is a no-op (LESSONS 9).
+two comes first reverses and the other is a no-op (docs/failure-modes.md #9).
 """
 
 from __future__ import annotations

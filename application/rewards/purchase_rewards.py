@@ -68,7 +68,7 @@ async def reverse_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) ->
     """Take back both bonuses of a rewarded referral (a refund, or a lost dispute).
 
     Each reversal has its own key, so this runs at most once; balances may go
-    negative when the bonus was spent, as with refunds (LESSONS 9, 10).
+    negative when the bonus was spent, as with refunds (docs/failure-modes.md #9, 10).
     """
     if not referral.reverse(now):
         return False

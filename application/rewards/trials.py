@@ -18,7 +18,7 @@ async def start_trial(
     """Grant the trial inside the user's creation, unless its mailbox already had one.
 
     The trial row is unique per normalised email, so two sign-ups of one mailbox at
-    the same moment still get one trial between them (LESSONS 4).
+    the same moment still get one trial between them (docs/failure-modes.md #4).
     """
     if not terms.enabled:
         return None

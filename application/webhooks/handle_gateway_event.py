@@ -1,6 +1,6 @@
 """Apply one verified gateway event, exactly once.
 
-The event id is claimed in the same transaction as its effects (LESSONS 2): a
+The event id is claimed in the same transaction as its effects (docs/failure-modes.md #2): a
 redelivery finds the claim and does nothing; a failure rolls both back so the
 gateway retries. Effects are decided per event kind from a table, and every one is
 monotonic, so any order or number of deliveries ends in the same state.
@@ -108,7 +108,7 @@ async def find_payment(uow: UnitOfWork, event: GatewayEvent) -> Payment | None:
     """Match by the gateway ids we stored, then by our metadata, and lock the row.
 
     A metadata match must agree with the ids already stored and with the user, so an
-    object of another app on the same account is never taken for ours (LESSONS 12).
+    object of another app on the same account is never taken for ours (docs/failure-modes.md #12).
     """
     if event.session_id:
         payment = await uow.payments.find_by_session(event.session_id, for_update=True)

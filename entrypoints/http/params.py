@@ -21,7 +21,8 @@ async def strict_body(request: Request[Any, Any, Any], kind: type[Body]) -> Body
     """Decode a JSON body again, strictly, for every handler that takes one.
 
     Litestar converts bodies leniently, which turns ``"100.00"`` into 100 cents: the
-    cents-versus-dollars trap (LESSONS 13). The handler keeps ``JSONBody[...]`` in its
+    cents-versus-dollars trap (docs/failure-modes.md #13).
+    The handler keeps ``JSONBody[...]`` in its
     signature for the OpenAPI schema and reads the value from here.
     """
     try:

@@ -1,7 +1,7 @@
 """Request and response bodies at the HTTP edge (msgspec Structs).
 
 Requests forbid unknown fields: a client cannot slip ``credits``, ``user_id`` or
-``metadata`` into a purchase (LESSONS 6, 7). Money is formatted only here.
+``metadata`` into a purchase (docs/failure-modes.md #6, 7). Money is formatted only here.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Answers 200 for processed, duplicate, unknown and not-ours events; 400 for a bad
 signature or body (nothing recorded); 5xx when processing failed, so Stripe retries
-(LESSONS 3). The raw bytes are read before any parsing: re-serialised JSON would
+(docs/failure-modes.md #3). The raw bytes are read before any parsing: re-serialised JSON would
 not match the signature.
 """
 

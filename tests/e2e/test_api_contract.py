@@ -1,4 +1,4 @@
-"""The HTTP contract of DESIGN 5 on PostgreSQL: auth, errors, idempotency, ownership,
+"""the HTTP contract (README, API) on PostgreSQL: auth, errors, idempotency, ownership,
 refunds, API keys, health, OpenAPI and keyset pagination.
 """
 
@@ -48,7 +48,7 @@ async def _paid_checkout(api: Api, user: User, amount: int = 1000, **fields: Any
     return payment_id
 
 
-# ---- authentication and authorisation ---------------------------------------------------
+# ---- authentication and authorisation ----
 
 USER_ENDPOINTS = [
     ("GET", "/user/balance"),
@@ -125,7 +125,7 @@ async def test_a_new_user_gets_a_key_once_and_an_email_only_once(api: Api) -> No
     assert_error(again, 409, "email_taken")
 
 
-# ---- request validation ------------------------------------------------------------------
+# ---- request validation ----
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ async def test_malformed_json_is_400_malformed_json(api: Api, body: bytes) -> No
 async def test_a_purchase_body_with_an_unknown_field_is_refused(
     api: Api, path: str, extra: dict[str, Any]
 ) -> None:
-    """LESSONS 6, 7: the client never chooses the credits or the recipient."""
+    """docs/failure-modes.md #6, 7: the client never chooses the credits or the recipient."""
     user = await api.create_user()
     body = {"amount": 1000, "currency": "usd", **extra}
 
@@ -244,7 +244,7 @@ async def test_a_redirect_on_the_frontend_origin_is_used(api: Api) -> None:
     assert page.status_code == 200
 
 
-# ---- Idempotency-Key --------------------------------------------------------------------
+# ---- Idempotency-Key ----
 
 
 @pytest.mark.parametrize(
@@ -323,7 +323,7 @@ async def test_concurrent_requests_with_one_key_make_one_payment(
     assert [p["id"] for p in listed["payments"]] == [accepted[0].json()["payment_id"]]
 
 
-# ---- ownership (LESSONS 8) ----------------------------------------------------------------
+# ---- ownership (docs/failure-modes.md #8) ----
 
 
 async def test_another_users_session_intent_and_payment_are_404(api: Api) -> None:
@@ -365,7 +365,7 @@ async def test_an_admin_can_read_any_payment(api: Api) -> None:
         assert (response.json()["user_id"], response.json()["status"]) == (alice.id, "completed")
 
 
-# ---- refunds ---------------------------------------------------------------------------
+# ---- refunds ----
 
 
 async def test_a_full_refund_reverses_every_credit(api: Api) -> None:
@@ -436,7 +436,7 @@ async def test_what_cannot_be_refunded(api: Api) -> None:
     assert neither.json()["error"]["code"] in ("validation_error", "refund_not_allowed")
 
 
-# ---- API keys ----------------------------------------------------------------------------
+# ---- API keys ----
 
 
 async def test_api_keys_are_shown_once_listed_by_prefix_and_revocable(api: Api) -> None:
@@ -485,7 +485,7 @@ async def test_another_users_key_cannot_be_revoked(api: Api) -> None:
     assert (await api.http.get("/api/users/me", headers=alice.headers)).status_code == 200
 
 
-# ---- health, readiness, OpenAPI -------------------------------------------------------------
+# ---- health, readiness, OpenAPI ----
 
 
 async def test_health_ready_schema_and_docs(api: Api) -> None:
@@ -533,7 +533,7 @@ async def test_unknown_routes_and_methods_use_the_error_shape(api: Api) -> None:
     assert_error(await api.http.delete("/api/stripe/credit-packages"), 405, "method_not_allowed")
 
 
-# ---- keyset pagination -------------------------------------------------------------------
+# ---- keyset pagination ----
 
 
 async def _all_pages(api: Api, user: User, path: str, key: str, limit: int) -> list[list[dict]]:

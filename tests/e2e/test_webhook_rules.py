@@ -1,4 +1,6 @@
-"""The webhook's rules (DESIGN 6, LESSONS 1-4, 11, 12), over HTTP on PostgreSQL.
+"""The webhook's rules over HTTP on PostgreSQL.
+
+See docs/webhooks.md and docs/failure-modes.md #1-4, 11, 12.
 
 Every event here is Stripe-shaped and signed like Stripe signs it, posted as raw
 bytes to POST /api/stripe/webhook; effects are read back through the API (and, for
@@ -58,7 +60,7 @@ async def _state(api: Api, user: User, payment_id: str) -> dict[str, Any]:
     }
 
 
-# ---- exactly once, under concurrency --------------------------------------------------
+# ---- exactly once, under concurrency ----
 
 
 async def test_twenty_concurrent_deliveries_of_two_event_types_grant_once_per_payment(
@@ -90,7 +92,7 @@ async def test_twenty_concurrent_deliveries_of_two_event_types_grant_once_per_pa
         assert (await api.payment(user, p.payment_id))["status"] == "completed"
 
 
-# ---- any order, any number of deliveries -------------------------------------------------
+# ---- any order, any number of deliveries ----
 
 
 async def _deliver_like_stripe(api: Api, events: Sequence[dict[str, Any]]) -> None:
@@ -217,7 +219,7 @@ async def test_a_refund_that_fails_leaves_balance_and_payment_as_before_it_in_ei
     assert outcomes == [*first, "duplicate", "duplicate", "no_change"]
 
 
-# ---- signatures and bodies -------------------------------------------------------------
+# ---- signatures and bodies ----
 
 
 def _header_with_two_v1(body: bytes) -> str:
@@ -308,7 +310,7 @@ async def test_a_body_over_one_mebibyte_is_refused(api: Api, pg_db: Database) ->
     assert await api.credits(user) == 0
 
 
-# ---- what each event does --------------------------------------------------------------
+# ---- what each event does ----
 
 
 async def test_an_amount_or_currency_mismatch_grants_nothing(api: Api, pg_db: Database) -> None:
@@ -415,7 +417,8 @@ async def test_unknown_event_types_and_other_apps_objects_are_recorded_and_ignor
 ) -> None:
     user, ours = await api.new_checkout(1000)
     stranger = PaymentRef("pay_other_app", "usr_other_app", 1000, "usd", "cs_other", "pi_other")
-    # Metadata naming our payment, but for another user and another intent (LESSONS 12).
+    # Metadata naming our payment, but for another user and another intent
+    # (docs/failure-modes.md #12).
     forged = PaymentRef(ours.payment_id, "usr_someone_else", 1000, "usd", None, "pi_forged")
     cases = {
         "ignored_unhandled_type": event("customer.created", {"id": "cus_1", "object": "customer"}),
@@ -437,7 +440,7 @@ async def test_unknown_event_types_and_other_apps_objects_are_recorded_and_ignor
     assert await api.deliver(cases["ignored_unknown_object"]) == "duplicate"
 
 
-# ---- transient failures: 5xx and nothing recorded, so the retry succeeds --------------------
+# ---- transient failures: 5xx and nothing recorded, so the retry succeeds ----
 
 
 @pytest.mark.parametrize("how", ["missing_database", "server_stopped"])
@@ -480,7 +483,7 @@ RESTORE_LEDGER_WRITES = (
 async def test_a_failure_after_the_event_was_claimed_records_nothing(
     api: Api, pg_db: Database
 ) -> None:
-    """LESSONS 2: the claim of the event id is rolled back with the failed grant."""
+    """docs/failure-modes.md #2: the claim of the event id is rolled back with the failed grant."""
     user, p = await api.new_checkout(1000)
     evt = intent_succeeded(p)
     try:

@@ -1,6 +1,6 @@
 """Concurrent writers, each in its own unit of work, as concurrent webhooks arrive.
 
-Only the database decides (LESSONS 4, 5): the unique index on idempotency keys and
+Only the database decides (docs/failure-modes.md #4, 5): the unique index on idempotency keys and
 event ids, and the atomic ``UPDATE ... RETURNING`` on the account row. Written for
 PostgreSQL, and run on a SQLite file too, where ``BEGIN IMMEDIATE`` must make the
 writers queue instead of failing with "database is locked".

@@ -4,7 +4,7 @@ Written for PostgreSQL (READ COMMITTED, row locks, unique indexes); all but the
 hundred-user race run on a SQLite file too, where ``BEGIN IMMEDIATE`` queues the
 writers. Only the database decides: the (coupon, user) unique row, the conditional
 ``UPDATE`` of a coupon's count, and the conditional upsert of a referrer's uses
-(LESSONS 4, 5, 10).
+(docs/failure-modes.md #4, 5, 10).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def drift_kinds(report: JobReport) -> list[object]:
 
 
 def forget_effects(app: App, events: list[GatewayEvent]) -> None:
-    """Mark events processed without their effects: the bug LESSONS 2 describes."""
+    """Mark events processed without their effects: the bug docs/failure-modes.md #2 describes."""
     for event in events:
         app.store.state.events[event.event_id] = ProcessedEvent(
             event.event_id, event.type, T0, False, "granted"

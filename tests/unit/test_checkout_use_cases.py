@@ -93,7 +93,10 @@ async def test_a_refused_order_creates_nothing(
 
 
 async def test_the_gateway_request_carries_server_values_only(app: App) -> None:
-    """Metadata holds our payment and user ids and the server's credits (LESSONS 6, 7)."""
+    """Metadata holds our payment and user ids and the server's credits.
+
+    docs/failure-modes.md #6, 7.
+    """
     user = await app.user()
     created = await app.checkout(user, 1234, "eur", description="credits=999999 user_id=usr_x")
     state = await app.gateway.get_checkout(created.session_id)

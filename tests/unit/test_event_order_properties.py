@@ -1,4 +1,4 @@
-"""Whatever the order or number of deliveries, the final state is the same (DESIGN 6).
+"""Whatever the order or number of deliveries, the final state is the same (docs/webhooks.md).
 
 Hypothesis draws a few payments and what happens to each at the gateway (paid,
 declined then paid, expired, canceled, refunded in parts, some of those refunds

@@ -267,7 +267,7 @@ async def sync_intent(app: App, intent_id: str, user_id: str) -> PaymentView:
 
 
 async def test_another_users_session_or_intent_is_not_found(app: App) -> None:
-    """LESSONS 8: the same answer as for an id that does not exist."""
+    """docs/failure-modes.md #8: the same answer as for an id that does not exist."""
     session = await app.open_checkout()
     intent = await app.open_intent()
     await app.pay(session)

@@ -91,7 +91,7 @@ async def test_a_referral_code_links_the_new_user_to_the_referrer(app: App) -> N
     )
     assert referred.user.referred_by == referrer.user.id
     assert referred.user.referral_code != code
-    # No bonus for signing up (LESSONS 10): only a paid purchase may earn one.
+    # No bonus for signing up (docs/failure-modes.md #10): only a paid purchase may earn one.
     assert app.balance(referrer.user.id) == app.balance(referred.user.id) == 0
 
 

@@ -49,7 +49,7 @@ def assert_granted_once(app: App, payment: Payment) -> LedgerEntry:
     return entry
 
 
-# ---- exactly once (LESSONS 1, 2) -------------------------------------------------------------
+# ---- exactly once (docs/failure-modes.md #1, 2) ----
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["intent-first", "session-first"])
@@ -68,7 +68,7 @@ async def test_two_event_types_for_one_payment_grant_once(app: App, reverse: boo
 
 
 async def test_concurrent_deliveries_grant_once(app: App) -> None:
-    """LESSONS 4: deliveries racing each other still grant once."""
+    """docs/failure-modes.md #4: deliveries racing each other still grant once."""
     payment = await app.open_checkout()
     events = await app.pay(payment)
     outcomes = await asyncio.gather(*(app.handle(e) for e in events * 3))
@@ -135,7 +135,10 @@ class _UowWithFailingLedger:
 async def test_a_failure_inside_the_transaction_records_nothing_so_a_redelivery_grants(
     app: App,
 ) -> None:
-    """LESSONS 2: the event id is claimed in the transaction that grants, or not at all."""
+    """The event id is claimed in the transaction that grants, or not at all.
+
+    docs/failure-modes.md #2.
+    """
     payment = await app.open_checkout()
     succeeded, _ = await app.pay(payment)
     failures = [1]
@@ -188,7 +191,7 @@ async def test_a_gateway_outage_while_listing_refunds_records_nothing(app: App) 
     assert app.balance(payment.user_id) == 600
 
 
-# ---- events that are not ours to act on ------------------------------------------------------
+# ---- events that are not ours to act on ----
 
 
 async def test_an_unknown_event_type_is_recorded_and_ignored(app: App) -> None:
@@ -231,7 +234,7 @@ async def test_an_unknown_event_type_is_recorded_and_ignored(app: App) -> None:
 async def test_an_object_we_did_not_create_is_recorded_and_changes_nothing(
     app: App, event_type: str, obj: dict
 ) -> None:
-    """LESSONS 12: other apps share the Stripe account."""
+    """docs/failure-modes.md #12: other apps share the Stripe account."""
     payment = await app.open_checkout()
     event = stripe_event(event_type, {"currency": "usd", **obj})
     before = app.store.state
@@ -243,7 +246,10 @@ async def test_an_object_we_did_not_create_is_recorded_and_changes_nothing(
 
 
 async def test_metadata_naming_our_payment_with_another_user_is_not_ours(app: App) -> None:
-    """LESSONS 6/12: metadata is a fallback only when it agrees with the stored payment."""
+    """Metadata is a fallback only when it agrees with the stored payment.
+
+    docs/failure-modes.md #6, 12.
+    """
     payment = await app.open_checkout()
     other_user = await app.user()
     event = stripe_event(
@@ -287,7 +293,7 @@ async def test_metadata_finds_a_payment_whose_intent_we_have_not_seen_yet(app: A
 
 
 async def test_client_metadata_cannot_choose_the_credits(app: App) -> None:
-    """LESSONS 6, 7: credits come from the payment row, never from the event."""
+    """docs/failure-modes.md #6, 7: credits come from the payment row, never from the event."""
     payment = await app.open_checkout(1000)
     event = stripe_event(
         "payment_intent.succeeded",
@@ -300,7 +306,7 @@ async def test_client_metadata_cannot_choose_the_credits(app: App) -> None:
     assert app.balance(payment.user_id) == 1000
 
 
-# ---- amounts ---------------------------------------------------------------------------------
+# ---- amounts ----
 
 
 @pytest.mark.parametrize(
@@ -338,7 +344,7 @@ async def test_currency_case_does_not_matter(app: App) -> None:
     assert await app.handle(event) == EventOutcome.GRANTED
 
 
-# ---- the payment lifecycle --------------------------------------------------------------------
+# ---- the payment lifecycle ----
 
 
 async def test_a_delayed_payment_method_waits_then_grants(app: App) -> None:
@@ -408,7 +414,7 @@ async def test_a_payment_intent_canceled(app: App) -> None:
 
 
 async def test_late_failure_or_expiry_never_undoes_a_completion(app: App) -> None:
-    """LESSONS 14: transitions are monotonic."""
+    """docs/failure-modes.md #14: transitions are monotonic."""
     payment = await app.open_checkout()
     [declined] = await app.pay(payment, CARD_NO_FUNDS)
     paid = await app.pay(payment)
@@ -455,7 +461,7 @@ async def test_an_expired_payment_is_not_failed_by_a_late_decline(app: App) -> N
     assert stored.failure_reason == "insufficient_funds"
 
 
-# ---- refunds (LESSONS 9) ----------------------------------------------------------------------
+# ---- refunds (docs/failure-modes.md #9) ----
 
 
 def refund_entries(app: App, payment: Payment) -> list[LedgerEntry]:
@@ -605,7 +611,7 @@ async def test_a_refund_of_a_payment_whose_intent_was_not_known_yet_is_not_lost(
     """On Stripe a Checkout's PaymentIntent is created when the customer pays, so a
     refund made before any payment event arrived names an intent we have not stored.
     The charge carries the intent's metadata (Stripe copies it on confirmation), which
-    finds the payment; the refund then waits for the payment events (DESIGN 6).
+    finds the payment; the refund then waits for the payment events (docs/webhooks.md).
     """
     payment = await app.open_checkout(1000)
     paid = await app.pay(payment)
@@ -630,7 +636,7 @@ async def test_a_refund_of_a_payment_whose_intent_was_not_known_yet_is_not_lost(
     assert app.balance(payment.user_id) == 0
 
 
-# ---- the raw webhook ------------------------------------------------------------------------
+# ---- the raw webhook ----
 
 
 async def test_a_badly_signed_webhook_records_nothing(app: App) -> None:
