@@ -20,7 +20,7 @@ from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.ports import UnitOfWorkFactory
 from tests.conftest import sqlite_url_for
-from tests.unit.test_ledger_properties import USERS, Op, ops, run_ledger_ops
+from tests.unit.domain.test_ledger_properties import USERS, Op, ops, run_ledger_ops
 
 
 async def _snapshot(factory: UnitOfWorkFactory) -> list[Any]:
