@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from application.gateway import RefundStatus
 from application.refunds.attempts import RefundAttempt
-from tests.integration.test_repository_contract import (  # noqa: F401 (fixtures)
-    Backend,
-    backend,
-    backend_url,
-)
+from tests.integration import test_repository_contract as contract
+from tests.integration.test_repository_contract import Backend
+
+# The same three backends as the repository contract.
+backend_url = contract.backend_url
+backend = contract.backend
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
