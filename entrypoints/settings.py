@@ -41,7 +41,6 @@ class Settings:
     app_env: str = "development"
     payment_gateway: str = "sandbox"
     stripe_secret_key: str | None = field(default=None, repr=False)
-    stripe_publishable_key: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_api_base: str | None = None
     frontend_url: str = "http://127.0.0.1:8000"
@@ -56,10 +55,6 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
-
-    @property
-    def is_production(self) -> bool:
-        return self.app_env == "production"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -122,7 +117,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_env=app_env,
         payment_gateway=gateway,
         stripe_secret_key=secret_key,
-        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
         stripe_webhook_secrets=webhook_secrets,
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         frontend_url=_url(env, "FRONTEND_URL", public_url),

@@ -89,11 +89,11 @@ async def a_busy_ledger(uow: UnitOfWorkFactory) -> dict[str, int]:
         for user_id in ("u1", "u2"):
             await work.ledger.open_account(user_id)
         steps = [
-            posting("u1", 100, "g1", EntryKind.ADMIN_ADJUSTMENT),
+            posting("u1", 100, "g1", EntryKind.COUPON),
             posting("u1", 50, "trial", EntryKind.TRIAL, expires_at=soon),
             posting("u1", -70, "d1", EntryKind.USAGE_DEBIT),  # the trial's 50, then g1's 20
             posting("u2", -40, "owed", EntryKind.REFUND_REVERSAL),
-            posting("u2", 100, "g2", EntryKind.ADMIN_ADJUSTMENT),  # repays 40 first
+            posting("u2", 100, "g2", EntryKind.COUPON),  # repays 40 first
         ]
         ids = {}
         for step in steps:

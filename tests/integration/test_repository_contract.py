@@ -97,7 +97,7 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
 
 
 def grant(user_id: str, credits: int, key: str) -> Posting:
-    return Posting(user_id, credits, EntryKind.ADMIN_ADJUSTMENT, "test", key, key)
+    return Posting(user_id, credits, EntryKind.COUPON, "test", key, key)
 
 
 def debit(user_id: str, credits: int, key: str, kind: EntryKind = EntryKind.USAGE_DEBIT) -> Posting:
@@ -231,9 +231,7 @@ async def test_verify_finds_a_tampered_balance(backend: Backend) -> None:
 
 
 def expiring(user_id: str, credits: int, key: str, expires_at: datetime) -> Posting:
-    return Posting(
-        user_id, credits, EntryKind.SUBSCRIPTION_GRANT, "test", key, key, expires_at=expires_at
-    )
+    return Posting(user_id, credits, EntryKind.COUPON, "test", key, key, expires_at=expires_at)
 
 
 def remaining(lots: Sequence[Lot]) -> list[tuple[str, int]]:
