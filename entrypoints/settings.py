@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.credits import CreditPackage, CreditRate, PricingPolicy
+from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
 from domain.redirects import origin_of
@@ -170,22 +170,16 @@ def _pricing(path: str | None, min_amount: int, max_amount: int) -> PricingPolic
 
 
 def _package(spec: Mapping[str, Any]) -> CreditPackage:
+    """A configured discount overrides the one the price implies."""
     price = Money.of(int(spec["amount"]), str(spec["currency"]))
     credits = int(spec["credits"])
-    if credits <= 0 or price.amount <= 0:
-        raise ValueError(f"package '{spec['id']}' needs positive credits and amount")
-    face_value = credits  # 1 credit = 1 US cent; other currencies show no discount
-    discount = (
-        round(100 * (face_value - price.amount) / face_value)
-        if price.currency == "usd" and face_value > price.amount
-        else 0
-    )
+    discount = spec.get("discount_percentage")
     return CreditPackage(
         id=str(spec["id"]),
         name=str(spec["name"]),
         credits=credits,
         price=price,
-        discount_percentage=int(spec.get("discount_percentage", discount)),
+        discount_percentage=package_discount(credits, price) if discount is None else int(discount),
         popular=bool(spec.get("popular", False)),
     )
 
