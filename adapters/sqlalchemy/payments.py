@@ -127,6 +127,7 @@ class SqlPaymentRepository:
         and rows it leased earlier no longer match, so workers get disjoint batches.
         On SQLite the clause is dropped: ``BEGIN IMMEDIATE`` already runs claims in turn.
         """
+        # domain.sweep.is_stale, in SQL (with the status filter below).
         stale = or_(
             and_(
                 payments.c.kind == PaymentKind.CHECKOUT.value,

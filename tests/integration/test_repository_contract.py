@@ -40,6 +40,7 @@ from domain.ledger import (
     refund_posting,
 )
 from domain.payment import Payment, PaymentKind, PaymentStatus
+from domain.sweep import is_stale
 from domain.user import ApiKey, User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -507,6 +508,72 @@ async def test_list_for_user_is_stable_newest_first(backend: Backend) -> None:
             seen += [p.id for p in page.items]
             cursor = page.next_cursor
     assert seen == ["p3", "p2", "p4", "p1", "p0"] and cursor is None
+
+
+TTL = timedelta(hours=24)
+LEASE = timedelta(minutes=5)
+
+
+async def claim(backend: Backend, now: datetime, limit: int = 10) -> set[str]:
+    async with backend.uow() as uow:
+        claimed = await uow.payments.claim_stale(now, now - TTL, now + LEASE, limit)
+        await uow.commit()
+    return {p.id for p in claimed}
+
+
+def stale_candidates() -> list[Payment]:
+    """Both kinds, every status, on both sides of each boundary (and a missing expiry)."""
+    found = []
+    for status in PaymentStatus:
+        for offset in (-1, 0, 1):
+            moved = NOW + timedelta(seconds=offset)
+            name = f"{status.value}{offset:+d}"
+            found.append(a_payment(f"cs_{name}", status=status, expires_at=moved))
+            intent = a_payment(f"pi_{name}", kind=PaymentKind.PAYMENT_INTENT, status=status)
+            found.append(replace(intent, created_at=moved - TTL, expires_at=NOW + TTL))
+        found.append(a_payment(f"cs_{status.value}_never", status=status, expires_at=None))
+    return found
+
+
+async def test_claim_stale_takes_what_the_domain_calls_stale(backend: Backend) -> None:
+    """The SQL's WHERE clause mirrors ``domain.sweep.is_stale``: both agree on every row."""
+    candidates = stale_candidates()
+    async with backend.uow() as uow:
+        for payment in candidates:
+            await uow.payments.add(payment)
+        await uow.commit()
+    expected = {p.id for p in candidates if is_stale(p, NOW, NOW - TTL)}
+    assert expected and await claim(backend, NOW, limit=len(candidates)) == expected
+
+
+async def test_a_claimed_payment_is_leased_until_its_lease_runs_out(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("stale", expires_at=NOW))
+        await uow.payments.add(a_payment("fresh", expires_at=NOW + timedelta(hours=1)))
+        await uow.commit()
+    first = await claim(backend, NOW)
+    leased = await claim(backend, NOW + LEASE - timedelta(seconds=1))
+    released = await claim(backend, NOW + LEASE)
+    assert (first, leased, released) == ({"stale"}, set(), {"stale"})
+
+
+async def test_claims_respect_the_limit_and_a_claimed_payment_still_saves(
+    backend: Backend,
+) -> None:
+    async with backend.uow() as uow:
+        for n in range(5):
+            await uow.payments.add(a_payment(f"p{n}", expires_at=NOW))
+        await uow.commit()
+    first, second = await claim(backend, NOW, 3), await claim(backend, NOW, 3)
+    assert (len(first), len(second), first & second) == (3, 2, set())
+    async with backend.uow() as uow:
+        row = await uow.payments.get("p0", for_update=True)
+        assert row is not None and row.expire(NOW)
+        await uow.payments.save(row)
+        await uow.commit()
+    async with backend.uow() as uow:
+        saved = await uow.payments.get("p0")
+    assert saved is not None and saved.status is PaymentStatus.EXPIRED
 
 
 # ---- events and refunds -----------------------------------------------------------
