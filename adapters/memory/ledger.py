@@ -2,7 +2,7 @@
 
 Order of checks mirrors the SQL ``post``: a missing account is ``NotFound``, a known
 idempotency key is "already done" (None), then an uncovered debit is refused
-(``domain.lots.refusal``) and a stale expiry is ``LotChanged``. Lots are consumed by
+(``domain.lots.covers``) and a stale expiry is ``LotChanged``. Lots are consumed by
 the same ``domain.lots`` rule as on SQL.
 """
 
@@ -32,7 +32,7 @@ from domain.ledger_checks import (
     is_over_consumed,
     lot_mismatches,
 )
-from domain.lots import consume, consumption_order, grant_remaining, refusal
+from domain.lots import consume, consumption_order, covers, grant_remaining, refusal
 
 
 class MemoryLedgerRepository:
@@ -48,9 +48,9 @@ class MemoryLedgerRepository:
             raise NotFound(f"no account for user {posting.user_id}")
         if posting.idempotency_key in self._state.entries:
             return None
-        balance = account.balance + posting.credits
-        if not posting.may_go_negative and balance - account.held < 0:
+        if not covers(account, posting):
             raise refusal(posting)
+        balance = account.balance + posting.credits
         mine = self._lots_of(posting.user_id)
         allocations = consume(posting, mine) if posting.credits < 0 else []
         entry = in_utc(

@@ -67,6 +67,8 @@ _MOVE = (
     .values(balance=accounts.c.balance + _CREDITS, updated_at=bindparam("new_updated_at"))
     .returning(accounts.c.balance)
 )
+# domain.lots.covers, in SQL: the update is chosen by ``posting.may_go_negative`` and
+# this WHERE clause lets the available balance (balance - held) take the debit or not.
 _MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0)
 
 

@@ -1,8 +1,9 @@
 """One contract for every adapter of the persistence ports: memory, SQLite, PostgreSQL.
 
 Each test states a behaviour the use cases rely on and checks the resulting state
-through the ports; two hooks reach under them only to tamper with a balance and to
-read an event's recorded outcome, which the ports deliberately do not expose.
+through the ports; three hooks reach under them only to tamper with a balance, to
+hold credits (nothing writes holds yet) and to read an event's recorded outcome,
+which the ports deliberately do not expose.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from domain.ledger import (
     purchase_posting,
     refund_posting,
 )
+from domain.lots import covers
 from domain.payment import Payment, PaymentKind, PaymentStatus
 from domain.sweep import is_stale
 from domain.user import ApiKey, User
@@ -50,6 +52,7 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 class Backend:
     uow: UnitOfWorkFactory
     set_balance: Callable[[str, int], Awaitable[None]]
+    set_held: Callable[[str, int], Awaitable[None]]
     outcome_of: Callable[[str], Awaitable[tuple[str | None, str | None]]]
 
 
@@ -72,11 +75,15 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
             account = store.state.accounts[user_id]
             store.state.accounts[user_id] = replace(account, balance=balance)
 
+        async def set_memory_held(user_id: str, held: int) -> None:
+            account = store.state.accounts[user_id]
+            store.state.accounts[user_id] = replace(account, held=held)
+
         async def memory_outcome(event_id: str) -> tuple[str | None, str | None]:
             event = store.state.events[event_id]
             return event.outcome, event.detail
 
-        yield Backend(store.uow_factory, set_memory_balance, memory_outcome)
+        yield Backend(store.uow_factory, set_memory_balance, set_memory_held, memory_outcome)
         return
     engine = make_engine(backend_url)
 
@@ -86,6 +93,12 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
                 update(accounts).where(accounts.c.user_id == user_id).values(balance=balance)
             )
 
+    async def set_sql_held(user_id: str, held: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(accounts).where(accounts.c.user_id == user_id).values(held=held)
+            )
+
     async def sql_outcome(event_id: str) -> tuple[str | None, str | None]:
         columns = processed_events.c.outcome, processed_events.c.detail
         statement = select(*columns).where(processed_events.c.event_id == event_id)
@@ -93,7 +106,7 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
             outcome, detail = (await conn.execute(statement)).one()
         return outcome, detail
 
-    yield Backend(uow_factory(engine), set_sql_balance, sql_outcome)
+    yield Backend(uow_factory(engine), set_sql_balance, set_sql_held, sql_outcome)
     await engine.dispose()
 
 
@@ -163,6 +176,29 @@ async def test_usage_debit_never_overdraws_but_a_reversal_records_debt(backend: 
     assert account is not None and account.balance == -40
     async with backend.uow() as uow:
         assert await uow.ledger.verify() == []
+
+
+@pytest.mark.parametrize("held", [0, 30])
+@pytest.mark.parametrize("kind", [EntryKind.USAGE_DEBIT, EntryKind.REFUND_REVERSAL])
+async def test_a_debit_is_taken_exactly_when_the_domain_says_it_is_covered(
+    backend: Backend, held: int, kind: EntryKind
+) -> None:
+    """The SQL's conditional balance update mirrors ``domain.lots.covers``."""
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "g1"), NOW)
+        await uow.commit()
+    await backend.set_held("u1", held)
+    for credits in (69, 70, 71, 100, 101):
+        posting = debit("u1", credits, f"d{credits}", kind)
+        async with backend.uow() as uow:
+            account = await uow.ledger.account("u1")
+            assert account is not None and account.held == held
+            try:
+                taken = await uow.ledger.post(posting, NOW) is not None
+            except InsufficientCredits:
+                taken = False
+        assert taken is covers(account, posting), (credits, held, kind)
 
 
 async def test_replayed_debit_is_already_done_even_when_no_longer_covered(backend: Backend) -> None:
