@@ -90,6 +90,9 @@ class MemoryPaymentRepository:
             leases[payment.id] = utc(lease_until)
         return claimed
 
+    async def has_purchased(self, user_id: str) -> bool:
+        return any(p.user_id == user_id and p.is_paid for p in self._state.payments.values())
+
     def _find(self, matches: Callable[[Payment], bool]) -> Payment | None:
         found = next((p for p in self._state.payments.values() if matches(p)), None)
         return None if found is None else copy(found)

@@ -37,6 +37,7 @@ from domain.ledger import (
     Lot,
     Posting,
     expiry_posting,
+    purchase_key,
     purchase_posting,
     refund_posting,
 )
@@ -46,6 +47,7 @@ from domain.sweep import is_stale
 from domain.user import ApiKey, User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 @dataclass
@@ -175,7 +177,7 @@ async def test_usage_debit_never_overdraws_but_a_reversal_records_debt(backend: 
     assert reversed_ is not None and reversed_.balance_after == -40
     assert account is not None and account.balance == -40
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
 
 
 @pytest.mark.parametrize("held", [0, 30])
@@ -227,6 +229,18 @@ async def test_open_account_is_idempotent(backend: Backend) -> None:
     assert account is not None and (account.balance, account.held) == (5, 0)
 
 
+async def test_locking_an_account_changes_nothing_and_a_post_follows(backend: Backend) -> None:
+    """What the lock serialises is shown on PostgreSQL by the reward concurrency tests."""
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.lock_account("u1")
+        await uow.ledger.lock_account("ghost")
+        await uow.ledger.post(grant("u1", 5, "g1"), NOW)
+        await uow.commit()
+        account = await uow.ledger.account("u1")
+    assert account is not None and account.balance == 5
+
+
 async def test_entries_page_newest_first_per_user(backend: Backend) -> None:
     await open_accounts(backend, "u1", "u2")
     async with backend.uow() as uow:
@@ -257,11 +271,42 @@ async def test_verify_finds_a_tampered_balance(backend: Backend) -> None:
     await backend.set_balance("u1", 1_000_000)
     await backend.set_balance("u3", 7)
     async with backend.uow() as uow:
-        mismatches = await uow.ledger.verify()
+        mismatches = await uow.audit.verify()
     assert sorted(mismatches, key=lambda m: m.user_id) == [
         BalanceMismatch("u1", 1_000_000, 100),
         BalanceMismatch("u3", 7, 0),
     ]
+
+
+async def test_audit_finds_an_entry_by_its_key(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        made = await uow.ledger.post(purchase_posting("u1", "pay_1", 10), NOW)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.audit.find_entry(purchase_key("pay_1"))
+        assert await uow.audit.find_entry(purchase_key("pay_9")) is None
+    assert made is not None and found == made
+
+
+async def test_audit_reads_every_users_entries_of_a_kind_in_a_window_by_id(
+    backend: Backend,
+) -> None:
+    await open_accounts(backend, "u1", "u2")
+    async with backend.uow() as uow:
+        for n in range(4):
+            user_id = f"u{n % 2 + 1}"
+            await uow.ledger.post(purchase_posting(user_id, f"pay_{n}", 10), NOW + n * HOUR)
+        await uow.ledger.post(debit("u1", 5, "d1"), NOW + 4 * HOUR)
+        await uow.commit()
+    async with backend.uow() as uow:
+        window = await uow.audit.entries_since(EntryKind.PURCHASE, NOW + HOUR, 0, 10)
+        page = await uow.audit.entries_since(EntryKind.PURCHASE, NOW, window[0].id, 2)
+        debits = await uow.audit.entries_since(EntryKind.USAGE_DEBIT, NOW, 0, 10)
+        assert await uow.audit.entries_since(EntryKind.PURCHASE, NOW + 4 * HOUR, 0, 10) == []
+    assert [e.reference_id for e in window] == ["pay_1", "pay_2", "pay_3"]
+    assert [e.reference_id for e in page] == ["pay_2", "pay_3"]
+    assert [(e.user_id, e.idempotency_key) for e in debits] == [("u1", "d1")]
 
 
 # ---- ledger lots ------------------------------------------------------------------
@@ -288,13 +333,13 @@ async def test_debits_consume_the_soonest_expiring_lots_first_and_record_them(
         await uow.commit()
     assert old and later and new and sooner and spent
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(spent.id) == [
+        assert await uow.lots.allocations(spent.id) == [
             (sooner.id, 50),
             (later.id, 50),
             (old.id, 20),
         ]
-        assert remaining(await uow.ledger.open_lots("u1")) == [("old", 80), ("new", 100)]
-        assert await uow.ledger.allocations(old.id) == []
+        assert remaining(await uow.lots.open_lots("u1")) == [("old", 80), ("new", 100)]
+        assert await uow.lots.allocations(old.id) == []
 
 
 async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
@@ -308,8 +353,8 @@ async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
         await uow.ledger.post(debit("u1", 50, "d1"), NOW)  # the trial's 30, then pay_1's 20
         await uow.commit()
     async with backend.uow() as uow:
-        lot = await uow.ledger.lot_for_key("purchase:pay_2")
-        first = await uow.ledger.lot_for_key("purchase:pay_1")
+        lot = await uow.lots.lot_for_key("purchase:pay_2")
+        first = await uow.lots.lot_for_key("purchase:pay_1")
         assert lot is not None and first is not None
         assert (lot.user_id, lot.credits, lot.remaining, lot.kind, lot.expires_at) == (
             "u1",
@@ -325,12 +370,12 @@ async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
         await uow.commit()
     assert taken is not None and debt is not None
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(taken.id) == [(lot.entry_id, 100), (first.entry_id, 50)]
-        assert await uow.ledger.allocations(debt.id) == [(first.entry_id, 30)]
+        assert await uow.lots.allocations(taken.id) == [(lot.entry_id, 100), (first.entry_id, 50)]
+        assert await uow.lots.allocations(debt.id) == [(first.entry_id, 30)]
         account = await uow.ledger.account("u1")
-        assert await uow.ledger.open_lots("u1") == []
-        assert await uow.ledger.lot_for_key("d1") is None
-        assert await uow.ledger.lot_for_key("nope") is None
+        assert await uow.lots.open_lots("u1") == []
+        assert await uow.lots.lot_for_key("d1") is None
+        assert await uow.lots.lot_for_key("nope") is None
     assert account is not None and account.balance == -70
 
 
@@ -343,14 +388,14 @@ async def test_a_grant_repays_debt_before_its_credits_become_spendable(backend: 
         await uow.commit()
     assert owed is not None
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(owed.id) == []
-        first = await uow.ledger.lot_for_key("g1")
+        assert await uow.lots.allocations(owed.id) == []
+        first = await uow.lots.lot_for_key("g1")
         assert first is not None and (first.credits, first.remaining) == (30, 0)
-        assert remaining(await uow.ledger.open_lots("u1")) == [("g2", 90)]
+        assert remaining(await uow.lots.open_lots("u1")) == [("g2", 90)]
         with pytest.raises(InsufficientCredits):
             await uow.ledger.post(debit("u1", 91, "d1"), NOW)
         await uow.ledger.post(debit("u1", 90, "d2"), NOW)
-        assert await uow.ledger.open_lots("u1") == []
+        assert await uow.lots.open_lots("u1") == []
 
 
 async def test_expiring_a_partly_spent_lot_removes_only_its_unspent_part(
@@ -364,24 +409,24 @@ async def test_expiring_a_partly_spent_lot_removes_only_its_unspent_part(
         await uow.commit()
     later = NOW + timedelta(days=2)
     async with backend.uow() as uow:
-        (lot,) = await uow.ledger.expired_lots(later, 10)
+        (lot,) = await uow.lots.expired_lots(later, 10)
         entry = await uow.ledger.post(expiry_posting(lot), later)
         await uow.commit()
     assert trial is not None and (lot.entry_id, lot.remaining) == (trial.id, 20)
     assert entry is not None and (entry.credits, entry.balance_after) == (-20, 100)
     assert (entry.kind, entry.idempotency_key) == (EntryKind.EXPIRY, f"expiry:{trial.id}")
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(entry.id) == [(trial.id, 20)]
-        assert remaining(await uow.ledger.open_lots("u1")) == [("kept", 100)]
-        assert await uow.ledger.expired_lots(later, 10) == []
-        assert await uow.ledger.verify() == []
+        assert await uow.lots.allocations(entry.id) == [(trial.id, 20)]
+        assert remaining(await uow.lots.open_lots("u1")) == [("kept", 100)]
+        assert await uow.lots.expired_lots(later, 10) == []
+        assert await uow.audit.verify() == []
 
 
 async def test_expiring_twice_is_a_no_op(backend: Backend) -> None:
     await open_accounts(backend, "u1")
     async with backend.uow() as uow:
         await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
-        (lot,) = await uow.ledger.expired_lots(NOW, 10)
+        (lot,) = await uow.lots.expired_lots(NOW, 10)
         assert await uow.ledger.post(expiry_posting(lot), NOW) is not None
         assert await uow.ledger.post(expiry_posting(lot), NOW) is None
         await uow.commit()
@@ -403,7 +448,7 @@ async def test_an_expiry_from_a_stale_lot_is_refused_and_changes_nothing(
         if other_credits:
             await uow.ledger.post(grant("u1", other_credits, "kept"), NOW)
         await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
-        (stale,) = await uow.ledger.expired_lots(NOW, 10)
+        (stale,) = await uow.lots.expired_lots(NOW, 10)
         await uow.commit()
     async with backend.uow() as uow:
         await uow.ledger.post(debit("u1", 10, "d1"), NOW)  # expired lots stay spendable
@@ -411,12 +456,12 @@ async def test_an_expiry_from_a_stale_lot_is_refused_and_changes_nothing(
             await uow.ledger.post(expiry_posting(stale), NOW)
         account = await uow.ledger.account("u1")
         assert account is not None and account.balance == other_credits + 40
-        assert ("trial", 40) in remaining(await uow.ledger.open_lots("u1"))
-        (fresh,) = await uow.ledger.expired_lots(NOW, 10)
+        assert ("trial", 40) in remaining(await uow.lots.open_lots("u1"))
+        (fresh,) = await uow.lots.expired_lots(NOW, 10)
         assert await uow.ledger.post(expiry_posting(fresh), NOW) is not None
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
         account = await uow.ledger.account("u1")
     assert account is not None and account.balance == other_credits
 
@@ -433,15 +478,15 @@ async def test_expired_lots_are_the_unspent_ones_oldest_expiry_first(backend: Ba
         await uow.ledger.post(debit("u2", 10, "spends-f"), NOW)  # f expires soonest
         await uow.commit()
     async with backend.uow() as uow:
-        assert remaining(await uow.ledger.expired_lots(NOW, 10)) == [
+        assert remaining(await uow.lots.expired_lots(NOW, 10)) == [
             ("a", 10),
             ("e", 10),
             ("b", 10),
             ("now", 10),
         ]
-        assert remaining(await uow.ledger.expired_lots(NOW, 2)) == [("a", 10), ("e", 10)]
+        assert remaining(await uow.lots.expired_lots(NOW, 2)) == [("a", 10), ("e", 10)]
         with pytest.raises(ValidationFailed):
-            await uow.ledger.expired_lots(NOW, 0)
+            await uow.lots.expired_lots(NOW, 0)
 
 
 # ---- unit of work -----------------------------------------------------------------
@@ -506,6 +551,15 @@ async def test_payments_add_get_save_and_find(backend: Backend) -> None:
     assert by_session == by_intent == by_key == payment
     assert by_session is not None and by_session.status is PaymentStatus.PARTIALLY_REFUNDED
     assert (by_session.amount_refunded, by_session.credits_reversed) == (250, 250)
+
+
+async def test_has_purchased_counts_paid_payments_only(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("pay_1", user_id="b"))
+        assert not await uow.payments.has_purchased("b")
+        await uow.payments.save(a_payment("pay_1", user_id="b", status=PaymentStatus.REFUNDED))
+        assert await uow.payments.has_purchased("b")
+        assert not await uow.payments.has_purchased("c")
 
 
 async def test_saving_an_unknown_payment_is_not_found(backend: Backend) -> None:
