@@ -72,7 +72,7 @@ async def reverse_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) ->
     """
     if not referral.reverse(now):
         return False
-    lots = [await uow.ledger.lot_for_key(bonus_key(referral, side)) for side in SIDES]
+    lots = [await uow.lots.lot_for_key(bonus_key(referral, side)) for side in SIDES]
     referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
     for posting in reversal_postings(referral, referred_lot, referrer_lot):
         await uow.ledger.post(posting, now)
