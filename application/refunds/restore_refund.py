@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from application.ports import UnitOfWork
+from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from domain.ledger import refund_restore_posting
 from domain.payment import Payment
 
