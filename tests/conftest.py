@@ -82,10 +82,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
-    if isinstance(report.longrepr, tuple):
-        path, _, message = report.longrepr
-        return f"{path}: {message.removeprefix('Skipped: ')}"
-    return str(report.longrepr)
+    message = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    return f"{report.location[0]}: {str(message).removeprefix('Skipped: ')}"
 
 
 async def _admin(server_url: str, statement: str) -> None:

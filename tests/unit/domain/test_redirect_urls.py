@@ -14,7 +14,7 @@ UNPARSABLE = [
     "http://localhost:99999/",
     "http://localhost:-1/",
     "http://localhost:3000:3000/",
-    "http://localhost:３０００/",
+    "http://localhost:\uff13\uff10\uff10\uff10/"  # fullwidth digits,
     "http://[::1/",
     "http://[::1]x/",
     "http://[not-an-ip]/",
