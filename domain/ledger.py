@@ -25,6 +25,8 @@ class EntryKind(enum.StrEnum):
     TRIAL = "trial"
     SUBSCRIPTION_GRANT = "subscription_grant"
     REFUND_REVERSAL = "refund_reversal"
+    # Takes back a referral bonus whose qualifying purchase was refunded.
+    BONUS_REVERSAL = "bonus_reversal"
     # Gives back a reversal whose refund then failed at the gateway (the money stayed).
     REFUND_RESTORE = "refund_restore"
     DISPUTE_HOLD = "dispute_hold"
@@ -34,9 +36,14 @@ class EntryKind(enum.StrEnum):
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
-# recorded as debt rather than refused (docs/failure-modes.md #9).
+# recorded as debt rather than refused (docs/failure-modes.md #9, 10).
 MAY_GO_NEGATIVE = frozenset(
-    {EntryKind.REFUND_REVERSAL, EntryKind.DISPUTE_HOLD, EntryKind.ADMIN_ADJUSTMENT}
+    {
+        EntryKind.REFUND_REVERSAL,
+        EntryKind.BONUS_REVERSAL,
+        EntryKind.DISPUTE_HOLD,
+        EntryKind.ADMIN_ADJUSTMENT,
+    }
 )
 
 
