@@ -19,7 +19,9 @@ from application.gateway import (
     RefundRequest,
     RefundStatus,
 )
+from application.outbox import OutboxRepository
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from domain.events import DomainEvent
 from domain.ledger import (
     Account,
     Allocation,
@@ -265,6 +267,12 @@ class UnitOfWork(Protocol):
     referrals: ReferralRepository
     coupons: CouponRepository
     trials: TrialRepository
+    outbox: OutboxRepository
+
+    def record(self, event: DomainEvent) -> None:
+        """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox
+        and runs its same-transaction handlers, with the events of saved payments."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 
