@@ -12,6 +12,9 @@ decides, under the payment's row lock, whatever the order of the reports:
   ``pending`` report of it arriving later finds the row and does nothing;
 - a failure already recorded does nothing.
 
+The payment records ``RefundRestored``; the credits given back are a grant like any
+other, recorded as ``CreditsGranted``.
+
 Referral bonuses that the refund reversed stay reversed: the referral was decided
 once, and re-granting them would let a refund that bounced pay out twice.
 """
