@@ -34,6 +34,7 @@ from application.refunds.refund_payment import refund_payment
 from application.rewards import coupon_admin, coupons, referrals, trials
 from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
+from domain.referral import ReferralTerms
 from entrypoints.http.webhook import InProcessDelivery
 from entrypoints.settings import Settings
 
@@ -88,11 +89,11 @@ class UseCases(containers.DeclarativeContainer):
     clock = providers.Dependency()
     uow_factory = providers.Dependency()
     gateway = providers.Dependency()
+    checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
+    checkout_lifetime = providers.Dependency(instance_of=timedelta)
+    admin_key_hashes = providers.Dependency(instance_of=tuple)
+    referral_terms = providers.Dependency(instance_of=ReferralTerms)
 
-    checkout_settings = providers.Singleton(_checkout_settings, settings)
-    checkout_lifetime = providers.Singleton(_checkout_lifetime, settings)
-    admin_key_hashes = providers.Singleton(_admin_key_hashes, settings)
-    referral_terms = settings.provided.referral_terms
     credit_packages = settings.provided.pricing.packages
 
     authenticate = _bound(
@@ -171,17 +172,25 @@ class Container(containers.DeclarativeContainer):
         stripe=providers.Singleton(_stripe, settings),
     )
     use_cases = providers.Container(
-        UseCases, settings=settings, clock=clock, uow_factory=uow_factory, gateway=gateway
+        UseCases,
+        settings=settings,
+        clock=clock,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        checkout_settings=providers.Singleton(_checkout_settings, settings),
+        checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
+        admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
+        referral_terms=settings.provided.referral_terms,
     )
 
 
 def use_case_providers(container: Container) -> dict[str, Callable[[], Any]]:
-    """Each bound use case (and settings-derived value) by name, without the inputs."""
-    inputs = {"settings", "clock", "uow_factory", "gateway"}
+    """What ``UseCases`` offers by name: its use cases, not their inputs."""
+    offered = container.use_cases.providers.items()
     return {
         name: provider
-        for name, provider in container.use_cases.providers.items()
-        if name not in inputs
+        for name, provider in offered
+        if not isinstance(provider, providers.Dependency)
     }
 
 
