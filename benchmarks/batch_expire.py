@@ -42,7 +42,7 @@ from adapters.sqlalchemy.migrate import upgrade
 from adapters.sqlalchemy.tables import accounts, payments, processed_events
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.gateway import CheckoutRequest
+from application.purchases.gateway import CheckoutRequest
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from entrypoints.container import InProcessDelivery
 
@@ -190,7 +190,7 @@ async def verify(url: str, rows: int, paid: int) -> dict[str, int]:
             )
         ).scalar_one()
     async with uow_factory(engine)() as uow:
-        mismatches = await uow.ledger.verify()
+        mismatches = await uow.audit.verify()
     await engine.dispose()
     problems = []
     if statuses != {"completed": paid, "expired": rows - paid}:

@@ -170,7 +170,7 @@ def _posting(
     return Posting(
         user_id=user_id,
         credits=credits,
-        kind=EntryKind.REFERRAL_BONUS if grant else EntryKind.REFUND_REVERSAL,
+        kind=EntryKind.REFERRAL_BONUS if grant else EntryKind.BONUS_REVERSAL,
         reference_type="referral",
         reference_id=referral.user_id,
         idempotency_key=key if grant else f"{key}:reversal",

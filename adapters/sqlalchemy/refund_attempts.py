@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import refund_attempts
-from application.gateway import RefundStatus
 from application.refunds.attempts import AttemptState, RefundAttempt
+from application.refunds.gateway import RefundStatus
 
 _ROW = refund_attempts.c
 

@@ -4,27 +4,27 @@ if the refund then fails.
 Used by the refund webhook events and by the admin refund endpoint, so a refund
 seen by both reverses once. Reversal is proportional on cumulative amounts and takes
 back the purchase's own unspent credits first (its lot), then other lots; a balance
-may go negative when refunded credits were already spent (recorded debt). Refunds
-that undo a referral's qualifying purchase reverse its bonuses too (``purchase_rewards``).
-A refund reported failed or canceled is undone by ``restore_refund``.
+may go negative when refunded credits were already spent (recorded debt). Each
+refund applied is a ``RefundApplied`` event; its handler reverses a referral's bonuses
+when the refunds undo the qualifying purchase, in the same transaction
+(``application.bootstrap``). A refund reported failed or canceled is undone by
+``restore_refund``.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from application.gateway import (
+from application.ports import UnitOfWork
+from application.refunds.gateway import (
     FAILED_REFUND_STATUSES,
     REVERSING_REFUND_STATUSES,
     GatewayRefund,
     RefundStatus,
 )
-from application.ports import UnitOfWork
 from application.refunds.restore_refund import restore_failed_refund
-from application.rewards.purchase_rewards import on_refund_applied
 from domain.ledger import purchase_key, refund_posting
 from domain.payment import Payment
 
@@ -40,7 +40,6 @@ async def apply_refunds(
     new reversal took back, or 0 for a refund undone because it failed.
     """
     changed: dict[str, int] = {}
-    reversed_any = False
     for refund in refunds:
         if refund.currency and refund.currency.lower() != payment.currency:
             log.error(
@@ -53,30 +52,30 @@ async def apply_refunds(
             reversed_credits = await _reverse(uow, payment, refund, now)
             if reversed_credits is not None:
                 changed[refund.refund_id] = reversed_credits
-                reversed_any = True
         elif refund.status in FAILED_REFUND_STATUSES and await restore_failed_refund(
             uow, payment, refund, now
         ):
             changed[refund.refund_id] = 0
     if changed:
         await uow.payments.save(payment)
-    if reversed_any:
-        await on_refund_applied(uow, payment, now)
     return changed
 
 
 async def _reverse(
     uow: UnitOfWork, payment: Payment, refund: GatewayRefund, now: datetime
 ) -> int | None:
-    """Reverse a refund seen for the first time; None when it was already recorded."""
-    candidate = copy.copy(payment)
-    reversed_credits = candidate.record_refund(refund.amount, now)
+    """Reverse a refund seen for the first time; None when it was already recorded.
+
+    The log learns what the refund reverses before the payment records it, so a
+    refund id seen before leaves the payment untouched.
+    """
+    reversed_credits = payment.credits_to_reverse(refund.amount)
     if not await uow.refunds.add(refund, payment.id, payment.user_id, reversed_credits, now):
         await _note_success(uow, refund)
         return None
-    _adopt(payment, candidate)
+    payment.record_refund(refund.amount, now, refund_id=refund.refund_id)
     if reversed_credits > 0:
-        lot = await uow.ledger.lot_for_key(purchase_key(payment.id))
+        lot = await uow.lots.lot_for_key(purchase_key(payment.id))
         posting = refund_posting(
             payment.user_id,
             payment.id,
@@ -107,10 +106,3 @@ async def _note_success(uow: UnitOfWork, refund: GatewayRefund) -> None:
     recorded = await uow.refunds.get(refund.refund_id)
     if recorded is not None and recorded.status is RefundStatus.PENDING:
         await uow.refunds.set_status(refund.refund_id, RefundStatus.SUCCEEDED)
-
-
-def _adopt(payment: Payment, candidate: Payment) -> None:
-    payment.amount_refunded = candidate.amount_refunded
-    payment.credits_reversed = candidate.credits_reversed
-    payment.status = candidate.status
-    payment.updated_at = candidate.updated_at

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from application.gateway import RefundStatus
+from application.refunds.gateway import RefundStatus
 
 # Far longer than a gateway call can take: a request started this long ago without
 # an answer died mid-way (a crash), and counts as lost.

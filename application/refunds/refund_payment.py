@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund, RefundRequest
-from application.ports import Clock, PaymentGateway, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.refunds.apply_refund import apply_refunds
 from application.refunds.attempts import AttemptState, RefundAttempt
+from application.refunds.gateway import (
+    REVERSING_REFUND_STATUSES,
+    GatewayRefund,
+    RefundGateway,
+    RefundRequest,
+)
 from application.refunds.start_attempt import start_attempt
 from domain.errors import GatewayRejected, NotFound
 from domain.payment import Payment
@@ -45,7 +50,7 @@ async def refund_payment(
     command: RefundPayment,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: RefundGateway,
     clock: Clock,
 ) -> RefundResult:
     payment, attempt = await start_attempt(command, uow_factory, clock.now())
@@ -69,7 +74,7 @@ async def _refund(
     attempt: RefundAttempt,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: RefundGateway,
     clock: Clock,
 ) -> RefundAttempt:
     """Ask the gateway, then apply and store its answer; a failure keeps the request

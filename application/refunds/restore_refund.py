@@ -12,6 +12,9 @@ decides, under the payment's row lock, whatever the order of the reports:
   ``pending`` report of it arriving later finds the row and does nothing;
 - a failure already recorded does nothing.
 
+The payment records ``RefundRestored``; the credits given back are a grant like any
+other, recorded as ``CreditsGranted``.
+
 Referral bonuses that the refund reversed stay reversed: the referral was decided
 once, and re-granting them would let a refund that bounced pay out twice.
 """
@@ -21,8 +24,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
+from application.credits.grant import grant
 from application.ports import UnitOfWork
+from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from domain.ledger import refund_restore_posting
 from domain.payment import Payment
 
@@ -48,10 +52,10 @@ async def restore_failed_refund(
         if other.refund_id != refund.refund_id and other.status in REVERSING_REFUND_STATUSES
     )
     await uow.refunds.set_status(refund.refund_id, refund.status)
-    restored = payment.restore_refund(still_refunded, now)
+    restored = payment.restore_refund(still_refunded, now, refund_id=refund.refund_id)
     if restored > 0:
         posting = refund_restore_posting(payment.user_id, payment.id, refund.refund_id, restored)
-        await uow.ledger.post(posting, now)
+        await grant(uow, posting, now)
     log.info(
         "refund_restored payment_id=%s user_id=%s refund_id=%s status=%s credits_restored=%s",
         payment.id,

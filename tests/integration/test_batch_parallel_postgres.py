@@ -20,7 +20,7 @@ from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.gateway import CheckoutState
+from application.purchases.gateway import CheckoutState
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from benchmarks.batch_expire import seed_stale_sessions
 
@@ -70,7 +70,7 @@ async def test_two_workers_settle_ten_thousand_stale_sessions_exactly_once(
             )
         )
         async with uow_factory(engines[0])() as uow:
-            mismatches = await uow.ledger.verify()
+            mismatches = await uow.audit.verify()
             balances = [(await uow.ledger.account(f"usr_{n:03d}")) for n in range(USERS)]
     finally:
         for engine in engines:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from application.gateway import RefundStatus
 from application.refunds.attempts import RefundAttempt
+from application.refunds.gateway import RefundStatus
 from tests.integration import test_repository_contract as contract
 from tests.integration.test_repository_contract import Backend
 

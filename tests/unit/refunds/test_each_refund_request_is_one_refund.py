@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from application.gateway import GatewayRefund, RefundRequest, RefundStatus
+from application.refunds.gateway import GatewayRefund, RefundRequest, RefundStatus
 from application.refunds.refund_payment import RefundPayment, RefundResult, refund_payment
 from domain.errors import (
     GatewayRejected,

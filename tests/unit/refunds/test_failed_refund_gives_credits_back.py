@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
-from application.webhooks.handle_gateway_event import EventOutcome
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handling import EventOutcome
 from domain.errors import InsufficientCredits
 from domain.ledger import EntryKind, Posting
 from domain.payment import Payment, PaymentStatus
@@ -123,8 +124,7 @@ async def test_restored_credits_repay_the_refunds_debt_first_and_the_rest_is_spe
     assert app.balance(payment.user_id) == 700
     async with app.store.uow() as uow:
         lots = {
-            lot.idempotency_key: lot.remaining
-            for lot in await uow.ledger.open_lots(payment.user_id)
+            lot.idempotency_key: lot.remaining for lot in await uow.lots.open_lots(payment.user_id)
         }
         assert lots == {f"refund_restored:{payment.id}:re_1": 700}
         with pytest.raises(InsufficientCredits):

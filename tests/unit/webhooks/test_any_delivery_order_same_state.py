@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
 from adapters.sandbox.events import refund_object
-from application.gateway import FAILED_REFUND_STATUSES, GatewayEvent, RefundRequest, RefundStatus
-from application.webhooks.handle_gateway_event import EventNotReady, EventOutcome
+from application.refunds.gateway import FAILED_REFUND_STATUSES, RefundRequest, RefundStatus
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handling import EventNotReady, EventOutcome
 from domain.ledger import EntryKind
 from domain.payment import PAID, PaymentStatus
 from tests.unit.conftest import CARD_EXPIRED, CARD_NO_FUNDS, CARD_OK, App, make_app
@@ -211,7 +212,7 @@ async def _check(
     assert _final_state(app.store.state) == canonical
 
     async with app.store.uow() as uow:
-        assert list(await uow.ledger.verify()) == []
+        assert list(await uow.audit.verify()) == []
     assert set(app.store.state.events) == {e.event_id for e in produced}
     for payment in app.store.state.payments.values():
         purchases = [
