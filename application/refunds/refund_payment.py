@@ -112,7 +112,7 @@ async def _apply(
     if credits is None:  # applied before (its webhook, or a replay): as recorded now
         recorded = await uow.refunds.get(refund.refund_id)
         standing = recorded is not None and recorded.status in REVERSING_REFUND_STATUSES
-        credits = recorded.credits_reversed if standing and recorded else 0
+        credits = recorded.credits_reversed if recorded is not None and standing else 0
     answered = attempt.answered(refund.refund_id, refund.status, credits)
     await uow.refunds.save_attempt(answered)
     return answered

@@ -137,6 +137,20 @@ async def test_a_keyless_retry_after_a_lost_answer_whose_webhook_applied_refunds
     assert await app.mismatches() == []
 
 
+async def test_a_retry_of_a_lost_refund_that_failed_since_reports_it_failed(app: App) -> None:
+    payment = await paid(app)
+    app.gateway.fail_next("refund", after=True)
+    with pytest.raises(GatewayUnavailable):
+        await refund(app, payment, 400)
+    (made,) = app.gateway._state.intents[payment.stripe_payment_intent_id or ""].refunds
+    await fail_at_gateway(app, payment, made.id)
+
+    retried = await refund(app, app.payment(payment.id), 400)
+
+    assert (retried.refund_id, retried.status, retried.credits_reversed) == (made.id, "failed", 0)
+    assert app.balance(payment.user_id) == 1000
+
+
 async def test_a_keyed_retry_after_the_gateway_forgot_the_key_answers_the_first_result(
     app: App,
 ) -> None:
