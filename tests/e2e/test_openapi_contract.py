@@ -209,3 +209,35 @@ def _failures(recorder: Any) -> list[str]:
                     f"{check.failure_info.code_sample}\n-> {answer}"
                 )
     return found
+
+
+def test_options_lists_every_method_of_the_path(under_test: AppUnderTest) -> None:
+    with TestClient(under_test.app) as client:
+        response = client.options("/api/users/me/api-keys")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, OPTIONS, POST"
+
+
+def test_the_schema_states_errors_security_signature_and_page_bounds(
+    under_test: AppUnderTest,
+) -> None:
+    with TestClient(under_test.app) as client:
+        doc = client.get("/schema/openapi.json").json()
+    paths = doc["paths"]
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    error = {"$ref": "#/components/schemas/Error"}
+    refund = paths["/api/stripe/refund"]["post"]
+    assert refund["security"] == [{"bearer": []}]
+    assert {"400", "401", "403", "404", "409", "413", "422", "429", "503"} <= set(
+        refund["responses"]
+    )
+    assert refund["responses"]["400"]["content"]["application/json"]["schema"] == error
+    assert paths["/health"]["get"]["security"] == []
+    webhook = paths["/api/stripe/webhook"]["post"]
+    signature = [p for p in webhook["parameters"] if p["name"] == "Stripe-Signature"]
+    assert signature and signature[0]["required"] and signature[0]["in"] == "header"
+    revoke = paths["/api/users/me/api-keys/{key_id}"]["delete"]["responses"]["204"]
+    assert "content" not in revoke
+    params = {p["name"]: p["schema"] for p in paths["/api/stripe/payments"]["get"]["parameters"]}
+    assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 100)
+    assert params["cursor"]["minLength"] == 1
