@@ -20,6 +20,7 @@ from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import rate_limit
+from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -80,6 +81,7 @@ def create_app(container: Container) -> Litestar:
         dependencies=deps,
         state=State(app_state(container)),
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
         middleware=rate_limit(settings.rate_limit_per_minute),
         lifespan=[lifespan],

@@ -42,6 +42,20 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return await principal_of(request)
 
 
+def _needs_key(route_handler: BaseRouteHandler) -> bool:
+    acts_for_caller = "principal" in route_handler.parsed_fn_signature.parameters
+    return acts_for_caller or requires_admin in route_handler.resolve_guards()
+
+
+async def authenticate_first(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """A route that needs a key asks for it before its body is read or decoded: a
+    caller without a key gets 401 whatever it sends."""
+    if _needs_key(route_handler):
+        await principal_of(connection)
+
+
 async def requires_admin(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
