@@ -35,11 +35,14 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response[Any]:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(
         {"error": {"code": code, "message": message}},
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -86,7 +89,8 @@ def _http(exc: HTTPException) -> Response[Any]:
     # Litestar wraps every body decoding error (msgspec's "malformed", "truncated", ...).
     if status == 400 and isinstance(exc.__cause__, SerializationException):
         code = "malformed_json"
-    return error_response(status, code, exc.detail)
+    # Kept: a 429's Retry-After and RateLimit-*, a 405's Allow.
+    return error_response(status, code, exc.detail, dict(exc.headers or {}))
 
 
 def _database(exc: Exception) -> Response[Any]:
