@@ -9,6 +9,7 @@ database lookup per try). Its store never dropped a bucket, and its 429 lost the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from entrypoints.http.limits import BucketStore
-from tests.e2e.conftest import ADMIN, PUBLIC_URL, Api, AppUnderTest, make_app
+from tests.e2e.conftest import ADMIN, PUBLIC_URL, Api, AppUnderTest, make_app, served
 
 BUDGET = 3
 
@@ -114,3 +115,62 @@ async def test_many_callers_leave_one_bucket_per_principal_or_address(
     store = limited_app.app.stores.get("rate_limit")
     assert isinstance(store, BucketStore)
     assert store.bucket_count() == 2  # the test client's address, and the operator key
+
+
+# ---- API keys: a cap per user, and pages --------------------------------------------------
+
+KEY_CAP = 3
+
+
+async def test_a_user_cannot_hold_more_active_keys_than_the_cap(sqlite_url: str) -> None:
+    under_test = make_app(sqlite_url, MAX_API_KEYS_PER_USER=str(KEY_CAP))
+    async with AsyncTestClient(under_test.app, base_url=PUBLIC_URL) as client:
+        user = await Api(client, under_test).create_user()  # its first key: "default"
+        made = [
+            await client.post("/api/users/me/api-keys", json={}, headers=user.headers)
+            for _ in range(KEY_CAP)
+        ]
+        assert [r.status_code for r in made] == [201, 201, 409]
+        assert made[-1].json()["error"]["code"] == "api_key_limit"
+        revoked = await client.delete(
+            f"/api/users/me/api-keys/{made[0].json()['id']}", headers=user.headers
+        )
+        assert revoked.status_code == 204
+        again = await client.post("/api/users/me/api-keys", json={}, headers=user.headers)
+        assert again.status_code == 201
+
+
+@pytest.mark.postgres
+async def test_concurrent_key_creation_stops_at_the_cap(empty_pg_url: str) -> None:
+    under_test = make_app(empty_pg_url, MAX_API_KEYS_PER_USER=str(KEY_CAP))
+    async with served(under_test) as api:
+        user = await api.create_user()
+        results = await asyncio.gather(
+            *(
+                api.http.post("/api/users/me/api-keys", json={}, headers=user.headers)
+                for _ in range(12)
+            )
+        )
+        assert sorted(r.status_code for r in results) == [201] * (KEY_CAP - 1) + [409] * 10
+        listed = await api.http.get("/api/users/me/api-keys", headers=user.headers)
+        assert sum(k["revoked_at"] is None for k in listed.json()) == KEY_CAP
+
+
+async def test_the_key_list_is_paged_by_limit_and_cursor_with_a_next_link(any_api: Api) -> None:
+    user = await any_api.create_user()
+    for _ in range(2):
+        await any_api.http.post("/api/users/me/api-keys", json={}, headers=user.headers)
+    first = await any_api.http.get(
+        "/api/users/me/api-keys", params={"limit": 2}, headers=user.headers
+    )
+    assert first.status_code == 200
+    assert len(first.json()) == 2  # the body stays a bare list: existing clients read it
+    cursor = first.headers["X-Next-Cursor"]
+    assert first.headers["Link"] == f'</api/users/me/api-keys?limit=2&cursor={cursor}>; rel="next"'
+    rest = await any_api.http.get(
+        "/api/users/me/api-keys", params={"limit": 2, "cursor": cursor}, headers=user.headers
+    )
+    assert len(rest.json()) == 1
+    assert "X-Next-Cursor" not in rest.headers and "Link" not in rest.headers
+    ids = [k["id"] for k in first.json() + rest.json()]
+    assert len(set(ids)) == 3
