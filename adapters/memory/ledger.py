@@ -32,7 +32,7 @@ from domain.ledger_checks import (
     is_over_consumed,
     lot_mismatches,
 )
-from domain.lots import consume, consumption_order, grant_remaining, refusal
+from domain.lots import consume, consumption_order, refill, refusal
 
 
 class MemoryLedgerRepository:
@@ -71,20 +71,22 @@ class MemoryLedgerRepository:
         self._state.entries[entry.idempotency_key] = entry
         self._state.accounts[posting.user_id] = replace(account, balance=balance)
         if posting.credits > 0:
+            allocations, own = refill(posting, balance)
             self._state.lots[entry.id] = Lot(
                 entry_id=entry.id,
                 user_id=entry.user_id,
                 credits=entry.credits,
-                remaining=grant_remaining(entry.credits, balance),
+                remaining=own,
                 expires_at=entry.expires_at,
                 kind=entry.kind,
                 idempotency_key=entry.idempotency_key,
             )
-        else:
+        if allocations:
             self._spend(entry.id, allocations)
         return entry
 
     def _spend(self, entry_id: int, allocations: list[Allocation]) -> None:
+        """Lower the consumed lots (a refill's negative allocations raise them)."""
         for lot_id, taken in allocations:
             lot = self._state.lots[lot_id]
             self._state.lots[lot_id] = replace(lot, remaining=lot.remaining - taken)
@@ -100,6 +102,9 @@ class MemoryLedgerRepository:
 
     async def open_lots(self, user_id: str) -> Sequence[Lot]:
         return self._lots_of(user_id)
+
+    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
+        return [self._state.lots[i] for i in entry_ids if i in self._state.lots]
 
     async def allocations(self, entry_id: int) -> Sequence[Allocation]:
         return list(self._state.allocations.get(entry_id, ()))

@@ -12,6 +12,11 @@ decides, under the payment's row lock, whatever the order of the reports:
   ``pending`` report of it arriving later finds the row and does nothing;
 - a failure already recorded does nothing.
 
+The credits go back to the lots the reversal took them from (``refund_restore_posting``),
+so the history ends where it would have without the failed refund: the purchase's own
+lot holds them again, and credits from an expiring lot keep its expiry. Credits taken
+from a lot that has expired since are not given back: they would be gone by now.
+
 Referral bonuses that the refund reversed stay reversed: the referral was decided
 once, and re-granting them would let a refund that bounced pay out twice.
 """
@@ -23,7 +28,8 @@ from datetime import datetime
 
 from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from application.ports import UnitOfWork
-from domain.ledger import refund_restore_posting
+from domain.ledger import Allocation, refund_key, refund_restore_posting
+from domain.lots import split_lapsed
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -49,15 +55,34 @@ async def restore_failed_refund(
     )
     await uow.refunds.set_status(refund.refund_id, refund.status)
     restored = payment.restore_refund(still_refunded, now)
-    if restored > 0:
-        posting = refund_restore_posting(payment.user_id, payment.id, refund.refund_id, restored)
+    refills, lapsed = await _taken_back(uow, payment, refund.refund_id, now)
+    credits = max(0, restored - lapsed)
+    if credits > 0:
+        posting = refund_restore_posting(
+            payment.user_id, payment.id, refund.refund_id, credits, refills
+        )
         await uow.ledger.post(posting, now)
     log.info(
-        "refund_restored payment_id=%s user_id=%s refund_id=%s status=%s credits_restored=%s",
+        "refund_restored payment_id=%s user_id=%s refund_id=%s status=%s credits_restored=%s"
+        " credits_lapsed=%s",
         payment.id,
         payment.user_id,
         refund.refund_id,
         refund.status,
-        restored,
+        credits,
+        restored - credits,
     )
     return True
+
+
+async def _taken_back(
+    uow: UnitOfWork, payment: Payment, refund_id: str, now: datetime
+) -> tuple[tuple[Allocation, ...], int]:
+    """The lots the refund's reversal took credits from that are still alive, and the
+    credits it took from lots that have expired since."""
+    reversal = await uow.ledger.find_entry(refund_key(payment.id, refund_id))
+    if reversal is None:
+        return (), 0
+    taken = await uow.ledger.allocations(reversal.id)
+    lots = await uow.ledger.lots([allocation.lot_entry_id for allocation in taken])
+    return split_lapsed(taken, lots, now)

@@ -126,7 +126,9 @@ async def test_restored_credits_repay_the_refunds_debt_first_and_the_rest_is_spe
             lot.idempotency_key: lot.remaining
             for lot in await uow.ledger.open_lots(payment.user_id)
         }
-        assert lots == {f"refund_restored:{payment.id}:re_1": 700}
+        # The 700 the reversal took from the purchase's lot go back to it; its 300 of
+        # debt repaid the debt.
+        assert lots == {f"purchase:{payment.id}": 700}
         with pytest.raises(InsufficientCredits):
             await uow.ledger.post(
                 Posting(payment.user_id, -701, EntryKind.USAGE_DEBIT, "request", "r2", "use:r2"), T0
