@@ -4,9 +4,10 @@ if the refund then fails.
 Used by the refund webhook events and by the admin refund endpoint, so a refund
 seen by both reverses once. Reversal is proportional on cumulative amounts and takes
 back the purchase's own unspent credits first (its lot), then other lots; a balance
-may go negative when refunded credits were already spent (recorded debt). Refunds
-that undo a referral's qualifying purchase reverse its bonuses too (``purchase_rewards``).
-A refund reported failed or canceled is undone by ``restore_refund``.
+may go negative when refunded credits were already spent (recorded debt). A refund
+reported failed or canceled is undone by ``restore_refund``. Either way the referral
+is settled again (``purchase_rewards``): refunds that take its qualifying purchase under
+the minimum reverse its bonuses, and a failure that undoes them gives them back.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from application.gateway import (
 )
 from application.ports import UnitOfWork
 from application.refunds.restore_refund import restore_failed_refund
-from application.rewards.purchase_rewards import on_refund_applied
+from application.rewards.purchase_rewards import on_refunds_changed
 from domain.ledger import purchase_key, refund_posting
 from domain.payment import Payment
 
@@ -40,7 +41,6 @@ async def apply_refunds(
     new reversal took back, or 0 for a refund undone because it failed.
     """
     changed: dict[str, int] = {}
-    reversed_any = False
     for refund in refunds:
         if refund.currency and refund.currency.lower() != payment.currency:
             log.error(
@@ -53,15 +53,13 @@ async def apply_refunds(
             reversed_credits = await _reverse(uow, payment, refund, now)
             if reversed_credits is not None:
                 changed[refund.refund_id] = reversed_credits
-                reversed_any = True
         elif refund.status in FAILED_REFUND_STATUSES and await restore_failed_refund(
             uow, payment, refund, now
         ):
             changed[refund.refund_id] = 0
     if changed:
         await uow.payments.save(payment)
-    if reversed_any:
-        await on_refund_applied(uow, payment, now)
+        await on_refunds_changed(uow, payment, now)
     return changed
 
 

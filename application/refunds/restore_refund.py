@@ -17,8 +17,9 @@ so the history ends where it would have without the failed refund: the purchase'
 lot holds them again, and credits from an expiring lot keep its expiry. Credits taken
 from a lot that has expired since are not given back: they would be gone by now.
 
-Referral bonuses that the refund reversed stay reversed: the referral was decided
-once, and re-granting them would let a refund that bounced pay out twice.
+Referral bonuses that the refund reversed are given back when the purchase is a
+qualifying one again (``purchase_rewards.on_refunds_changed``), each under its own key:
+the state is the one a ``failed`` report seen first leaves.
 """
 
 from __future__ import annotations

@@ -44,6 +44,11 @@ class ReferralRepository(Protocol):
         """Count one paid referral for the referrer, atomically; False at ``max_uses``."""
         ...
 
+    async def release_use(self, referrer_id: str) -> None:
+        """Give back a use taken for a referral that a purchase opened earlier made
+        ineligible after all."""
+        ...
+
     async def uses(self, referrer_id: str) -> int: ...
 
     async def lock_account(self, user_id: str) -> None:

@@ -1,10 +1,14 @@
 """What completing or refunding a purchase does to the buyer's referral and trial.
 
-Both hooks run inside the transaction that grants or reverses the purchase's own
-credits (``fulfil_payment``, ``apply_refund``), so a referral bonus exists exactly
-when its qualifying purchase does. Lock order is the purchase's: the payment row,
-the buyer's account, the buyer's referral, the referrer's counter, the referrer's
-account; applying a code takes the buyer's account before the referral as well.
+Both hooks run inside the transaction that grants, reverses or restores the purchase's
+own credits (``fulfil_payment``, ``apply_refund``), so a referral bonus exists exactly
+when its qualifying purchase does. Each settles the referral on its first purchase
+(``Referral.settle``): the first completed purchase decides it, a purchase opened
+earlier but fulfilled later decides it again, and the first purchase's refunds (and
+refunds that then failed) take the bonuses back or give them back. Lock order is the
+purchase's: the payment row, the buyer's account, the buyer's referral, the referrer's
+counter, the referrer's account; applying a code takes the buyer's account before the
+referral as well.
 """
 
 from __future__ import annotations
@@ -13,15 +17,9 @@ import logging
 from datetime import datetime
 
 from application.ports import UnitOfWork
+from application.rewards.referral_bonuses import give_back_bonuses, take_back_bonuses
 from domain.payment import Payment
-from domain.referral import (
-    SIDES,
-    Referral,
-    ReferralStatus,
-    bonus_key,
-    bonus_postings,
-    reversal_postings,
-)
+from domain.referral import BonusMove, Referral, ReferralStatus, opened_before
 
 log = logging.getLogger(__name__)
 
@@ -30,57 +28,47 @@ async def on_purchase_completed(uow: UnitOfWork, payment: Payment, now: datetime
     """Called once per payment, right after its purchase grant."""
     await uow.trials.mark_converted(payment.user_id, now)
     referral = await uow.referrals.get(payment.user_id, for_update=True)
-    if referral is None or referral.status is not ReferralStatus.PENDING:
-        return
-    await _settle(uow, referral, payment, now)
+    if referral is not None and await _comes_first(uow, referral, payment):
+        await _settle(uow, referral, payment, now)
 
 
-async def _settle(uow: UnitOfWork, referral: Referral, payment: Payment, now: datetime) -> None:
-    """The first purchase decides the referral, once: a bonus pair, or never."""
-    if not referral.qualifies(payment):
-        outcome = ReferralStatus.INELIGIBLE
-    elif await uow.referrals.take_use(referral.referrer_id, referral.terms.max_uses):
-        outcome = ReferralStatus.REWARDED
-    else:
-        outcome = ReferralStatus.CAPPED
-    referral.decide(outcome, payment.id, now)
-    if outcome is ReferralStatus.REWARDED:
-        for posting in bonus_postings(referral):
-            await uow.ledger.post(posting, now)
-    await uow.referrals.save(referral)
-    log.info(
-        "referral_decided user_id=%s referrer_id=%s payment_id=%s outcome=%s",
-        referral.user_id,
-        referral.referrer_id,
-        payment.id,
-        outcome,
-    )
-
-
-async def on_refund_applied(uow: UnitOfWork, payment: Payment, now: datetime) -> None:
-    """Reverse both bonuses once refunds take the qualifying payment under the minimum."""
+async def on_refunds_changed(uow: UnitOfWork, payment: Payment, now: datetime) -> None:
+    """Called when a refund of ``payment`` was applied or undone (it failed)."""
     referral = await uow.referrals.get(payment.user_id, for_update=True)
-    if referral is not None and referral.is_undone_by(payment):
-        await reverse_bonuses(uow, referral, now)
+    if referral is not None and referral.payment_id == payment.id:
+        await _settle(uow, referral, payment, now)
 
 
-async def reverse_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> bool:
-    """Take back both bonuses of a rewarded referral (a refund, or a lost dispute).
+async def _comes_first(uow: UnitOfWork, referral: Referral, payment: Payment) -> bool:
+    """Whether ``payment`` is the first purchase as far as is known now."""
+    if referral.status is ReferralStatus.PENDING:
+        return True
+    decided_at = referral.decided_at
+    if referral.payment_id is None or (decided_at is not None and payment.created_at > decided_at):
+        return False  # opened after the deciding payment was fulfilled: not first
+    deciding = await uow.payments.get(referral.payment_id)
+    return deciding is None or opened_before(payment, deciding)
 
-    Each reversal has its own key, so this runs at most once; balances may go
-    negative when the bonus was spent, as with refunds (docs/failure-modes.md #9, 10).
-    """
-    if not referral.reverse(now):
-        return False
-    lots = [await uow.ledger.lot_for_key(bonus_key(referral, side)) for side in SIDES]
-    referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
-    for posting in reversal_postings(referral, referred_lot, referrer_lot):
-        await uow.ledger.post(posting, now)
+
+async def _settle(uow: UnitOfWork, referral: Referral, first: Payment, now: datetime) -> None:
+    """Bring the referral, the referrer's use and both bonuses to what ``first`` decides."""
+    has_use = referral.holds_use
+    if not referral.qualifies(first):
+        if has_use:
+            await uow.referrals.release_use(referral.referrer_id)
+    elif not has_use:
+        has_use = await uow.referrals.take_use(referral.referrer_id, referral.terms.max_uses)
+    move = referral.settle(first, has_use, now)
+    if move is BonusMove.GRANT:
+        await give_back_bonuses(uow, referral, now)
+    elif move is BonusMove.TAKE_BACK:
+        await take_back_bonuses(uow, referral, now)
     await uow.referrals.save(referral)
     log.info(
-        "referral_reversed user_id=%s referrer_id=%s payment_id=%s",
+        "referral_settled user_id=%s referrer_id=%s payment_id=%s status=%s bonus=%s",
         referral.user_id,
         referral.referrer_id,
-        referral.payment_id,
+        first.id,
+        referral.status,
+        None if move is None else move.value,
     )
-    return True

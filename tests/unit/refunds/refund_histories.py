@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from adapters.sandbox.events import refund_object
+from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
 from application.rewards.coupon_admin import create_coupon
 from application.rewards.coupons import redeem_coupon
 from domain.coupon import CouponTerms
@@ -24,3 +26,21 @@ async def open_lots(app: App, user_id: str) -> list[object]:
         return [
             (lot.kind, lot.remaining, lot.expires_at) for lot in await uow.ledger.open_lots(user_id)
         ]
+
+
+async def fail_at_gateway(app: App, refund: GatewayRefund) -> GatewayEvent:
+    """The refund fails at the gateway (a closed card): the event Stripe sends for it.
+
+    The sandbox cannot fail a refund: its record is dropped, so the charge can be
+    refunded in full again, as on Stripe, and the failure is reported by hand.
+    """
+    assert refund.payment_intent_id is not None
+    state = app.gateway._state
+    intent = state.intent(refund.payment_intent_id)
+    [record] = [r for r in intent.refunds if r.id == refund.refund_id]
+    intent.refunds.remove(record)
+    record.status = RefundStatus.FAILED
+    before = len(app.kept_events())
+    state.emit("refund.failed", refund_object(record), app.clock.now())
+    [event] = app.kept_events()[before:]
+    return event

@@ -15,32 +15,18 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.sandbox.events import refund_object
 from application.batch import NoControl
 from application.credits.expire_credits import expire_credits
-from application.gateway import GatewayRefund, RefundStatus
+from application.gateway import GatewayRefund
 from domain.ledger import EntryKind, Posting
 from domain.trial import TrialTerms
 from tests.unit.conftest import App, make_app
-from tests.unit.refunds.refund_histories import open_lots, redeem_coupon_worth
+from tests.unit.refunds.refund_histories import fail_at_gateway, open_lots, redeem_coupon_worth
 from tests.unit.rewards_helpers import buy, refund, sign_up
 
 
 async def fail(app: App, refund_: GatewayRefund) -> None:
-    """The refund fails at the gateway (a closed card) and Stripe reports it.
-
-    The sandbox cannot fail a refund: its record is dropped, so the charge can be
-    refunded in full again, as on Stripe, and the failure is reported by hand.
-    """
-    assert refund_.payment_intent_id is not None
-    state = app.gateway._state
-    intent = state.intent(refund_.payment_intent_id)
-    [record] = [r for r in intent.refunds if r.id == refund_.refund_id]
-    intent.refunds.remove(record)
-    record.status = RefundStatus.FAILED
-    before = len(app.kept_events())
-    state.emit("refund.failed", refund_object(record), app.clock.now())
-    await app.handle_all(app.kept_events()[before:])
+    await app.handle(await fail_at_gateway(app, refund_))
 
 
 async def expire(app: App) -> None:

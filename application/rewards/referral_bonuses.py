@@ -1,0 +1,51 @@
+"""Posting a referral's two bonuses, and taking them back, as its settlement decides.
+
+Balances may go negative when a bonus taken back was spent, as with refunds
+(docs/failure-modes.md #9, 10). A bonus given back after a reversal goes back to the
+lots that reversal took from (those not expired since), so a pair of reports that
+cancel out leaves the lots as they were; the rest becomes the grant's own lot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from application.ports import UnitOfWork
+from domain.ledger import Allocation
+from domain.lots import split_lapsed
+from domain.referral import (
+    SIDES,
+    Referral,
+    bonus_key,
+    bonus_postings,
+    reversal_key,
+    reversal_postings,
+)
+
+
+async def give_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> None:
+    """Grant both bonuses: the first time, or again after ``referral.reversals`` reversals."""
+    referred, referrer = [await _taken_by_last_reversal(uow, referral, s, now) for s in SIDES]
+    for posting in bonus_postings(referral, (referred, referrer)):
+        await uow.ledger.post(posting, now)
+
+
+async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> None:
+    """Take both bonuses back, each from its first grant's lot first."""
+    lots = [await uow.ledger.lot_for_key(bonus_key(referral, side)) for side in SIDES]
+    referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
+    for posting in reversal_postings(referral, referred_lot, referrer_lot):
+        await uow.ledger.post(posting, now)
+
+
+async def _taken_by_last_reversal(
+    uow: UnitOfWork, referral: Referral, side: str, now: datetime
+) -> tuple[Allocation, ...]:
+    if referral.reversals == 0:
+        return ()
+    entry = await uow.ledger.find_entry(reversal_key(referral, side, referral.reversals))
+    if entry is None:
+        return ()
+    taken = await uow.ledger.allocations(entry.id)
+    alive, _ = split_lapsed(taken, await uow.ledger.lots([a.lot_entry_id for a in taken]), now)
+    return alive
