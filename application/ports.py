@@ -1,4 +1,7 @@
-"""The ports the use cases need, phrased in creditline's words."""
+"""The ports the use cases need, phrased in creditline's words, and the unit of work
+that assembles the repositories: the ledger's beside its capability
+(``application.credits.ports``, ``application.reconciliation.ports``), the rewards'
+in ``application.rewards.ports``, the rest here."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
+from application.credits.ports import LedgerRepository, LotRepository
 from application.gateway import (
     CheckoutCreated,
     CheckoutRequest,
@@ -19,16 +23,8 @@ from application.gateway import (
     RefundRequest,
     RefundStatus,
 )
+from application.reconciliation.ports import LedgerAudit
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
-from domain.ledger import (
-    Account,
-    Allocation,
-    EntryKind,
-    LedgerEntry,
-    Lot,
-    Posting,
-)
-from domain.ledger_checks import LedgerMismatch
 from domain.payment import Payment
 from domain.user import ApiKey, User
 
@@ -119,72 +115,16 @@ class PaymentRepository(Protocol):
     ) -> Sequence[Payment]:
         """Lease up to ``limit`` open payments that outlived their time (the sweep).
 
-        Stale: a Checkout past ``expires_at``, or a PaymentIntent created before
-        ``intents_created_before``. A leased row is skipped until ``lease_until``, so
-        several workers share the work without holding a transaction across gateway
-        calls, and the rows of a worker that died come back once its lease runs out.
+        Stale as ``domain.sweep.is_stale`` says: a Checkout past ``expires_at``, or a
+        PaymentIntent created before ``intents_created_before``. A leased row is
+        skipped until ``lease_until``, so several workers share the work without
+        holding a transaction across gateway calls, and the rows of a worker that died
+        come back once its lease runs out.
         """
         ...
 
-
-class LedgerRepository(Protocol):
-    async def open_account(self, user_id: str) -> None: ...
-
-    async def post(self, posting: Posting, now: datetime) -> LedgerEntry | None:
-        """Append the entry and move the cached balance atomically.
-
-        Returns None when an entry with the same idempotency key exists ("already
-        done"). Raises ``InsufficientCredits`` for a debit the balance cannot cover
-        unless the posting may go negative. A grant becomes a lot (after repaying any
-        debt); a debit consumes lots as ``domain.lots.consume`` says and records its
-        allocations; an expiry built from a stale lot raises ``LotChanged``.
-        """
-        ...
-
-    async def lot_for_key(self, idempotency_key: str) -> Lot | None:
-        """The lot of the grant with this key (a refund's purchase); None for others."""
-        ...
-
-    async def open_lots(self, user_id: str) -> Sequence[Lot]:
-        """The user's lots with credits left, in the order debits consume them."""
-        ...
-
-    async def allocations(self, entry_id: int) -> Sequence[Allocation]:
-        """The lots a debit entry consumed, in the order it consumed them."""
-        ...
-
-    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
-        """The lots of these grant entries, spent or not (read without a lock: a lot's
-        expiry never changes)."""
-        ...
-
-    async def expired_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
-        """Up to ``limit`` lots with ``expires_at <= now`` and credits left, oldest expiry
-        first, for ``post(expiry_posting(lot), now)`` in this same unit of work.
-
-        On PostgreSQL the lots and their accounts are locked ``SKIP LOCKED``: several
-        workers take disjoint batches, and each batch's lots stay as read until commit.
-        """
-        ...
-
-    async def account(self, user_id: str) -> Account | None: ...
-
-    async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]: ...
-
-    async def verify(self) -> Sequence[LedgerMismatch]:
-        """Every account whose cached balance is not the sum of its entries, and every
-        account whose lots disagree with its entries (``LotMismatch``)."""
-        ...
-
-    async def find_entry(self, idempotency_key: str) -> LedgerEntry | None:
-        """The entry made under ``idempotency_key`` (reconciliation's grant check)."""
-        ...
-
-    async def entries_since(
-        self, kind: EntryKind, since: datetime, after_id: int, limit: int
-    ) -> Sequence[LedgerEntry]:
-        """Entries of ``kind``, every user's, created at or after ``since`` with an id
-        above ``after_id``, by id: an audit reads the whole window page by page."""
+    async def has_purchased(self, user_id: str) -> bool:
+        """Whether the user has a paid payment (refunded ones count too)."""
         ...
 
 
@@ -262,8 +202,13 @@ class RefundLog(Protocol):
 
 
 class UnitOfWork(Protocol):
+    """Every repository on one transaction. The adapters subclass this protocol, so
+    the list of repositories is written here only."""
+
     payments: PaymentRepository
     ledger: LedgerRepository
+    lots: LotRepository
+    audit: LedgerAudit
     users: UserRepository
     events: EventLog
     refunds: RefundLog

@@ -54,4 +54,4 @@ async def get_payment(
 async def verify_ledger(*, uow_factory: UnitOfWorkFactory) -> list[LedgerMismatch]:
     """Balances that differ from their entries, then accounts whose lots differ."""
     async with uow_factory() as uow:
-        return list(await uow.ledger.verify())
+        return list(await uow.audit.verify())

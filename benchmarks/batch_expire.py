@@ -190,7 +190,7 @@ async def verify(url: str, rows: int, paid: int) -> dict[str, int]:
             )
         ).scalar_one()
     async with uow_factory(engine)() as uow:
-        mismatches = await uow.ledger.verify()
+        mismatches = await uow.audit.verify()
     await engine.dispose()
     problems = []
     if statuses != {"completed": paid, "expired": rows - paid}:

@@ -42,6 +42,18 @@ class CreditRate:
         return amount * self.numerator // self.denominator
 
 
+def package_discount(credits: int, price: Money) -> int:
+    """The percentage a bundle saves against its credits' face value, rounded.
+
+    A credit's face value is one US cent, so only usd bundles can show a saving; a
+    bundle that costs its face value or more saves nothing.
+    """
+    face_value = credits * CENTS_PER_CREDIT_USD
+    if price.currency != "usd" or face_value <= price.amount:
+        return 0
+    return round(100 * (face_value - price.amount) / face_value)
+
+
 @dataclass(frozen=True, slots=True)
 class CreditPackage:
     """A bundle sold at a fixed price; its credits come from server config only."""
@@ -52,6 +64,10 @@ class CreditPackage:
     price: Money
     discount_percentage: int = 0
     popular: bool = False
+
+    def __post_init__(self) -> None:
+        if self.credits <= 0 or self.price.amount <= 0:
+            raise ValidationFailed(f"package '{self.id}' needs positive credits and amount")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,21 +23,16 @@ class EntryKind(enum.StrEnum):
     REFERRAL_BONUS = "referral_bonus"
     COUPON = "coupon"
     TRIAL = "trial"
-    SUBSCRIPTION_GRANT = "subscription_grant"
     REFUND_REVERSAL = "refund_reversal"
     # Gives back a reversal whose refund then failed at the gateway (the money stayed).
     REFUND_RESTORE = "refund_restore"
-    DISPUTE_HOLD = "dispute_hold"
-    ADMIN_ADJUSTMENT = "admin_adjustment"
     USAGE_DEBIT = "usage_debit"
     EXPIRY = "expiry"
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
 # recorded as debt rather than refused (docs/failure-modes.md #9).
-MAY_GO_NEGATIVE = frozenset(
-    {EntryKind.REFUND_REVERSAL, EntryKind.DISPUTE_HOLD, EntryKind.ADMIN_ADJUSTMENT}
-)
+MAY_GO_NEGATIVE = frozenset({EntryKind.REFUND_REVERSAL})
 
 
 class Allocation(NamedTuple):

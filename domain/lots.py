@@ -5,8 +5,10 @@ docs/ledger.md: spending takes the soonest-expiring lots first and non-expiring 
 debit may name one lot to take from first: a refund takes back the purchase's own
 unspent credits before any other, an expiry takes its lot's unspent rest and nothing
 else. Whatever the lots cannot cover is debt; the next grants repay it before any of
-their credits become spendable. A grant that undoes a debit (a refund that failed)
-gives the credits back to the lots the debit took them from, unless they have expired.
+their credits become spendable. A debit the available balance does not cover is
+refused (``covers``), unless its kind may go negative. A grant that undoes a debit (a
+refund that failed) gives the credits back to the lots the debit took them from,
+unless they have expired.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from domain.errors import DomainError, InsufficientCredits, LotChanged, ValidationFailed
-from domain.ledger import Allocation, EntryKind, Lot, Posting
+from domain.ledger import Account, Allocation, EntryKind, Lot, Posting
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -64,6 +66,13 @@ def consume(posting: Posting, lots: Iterable[Lot]) -> list[Allocation]:
             raise LotChanged(f"lot {target} has {left} credits left, not {amount}")
         return [Allocation(target, amount)]
     return allocate(mine, amount, target)
+
+
+def covers(account: Account, posting: Posting) -> bool:
+    """Whether ``account`` may take ``posting``: a grant, or a kind that may go negative,
+    always; any other debit only as far as the available balance (balance - held) goes.
+    """
+    return posting.may_go_negative or account.available + posting.credits >= 0
 
 
 def refusal(posting: Posting) -> DomainError:

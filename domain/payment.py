@@ -1,7 +1,7 @@
 """The Payment entity and its monotonic state machine.
 
 ``pending`` -> ``completed`` | ``failed`` | ``canceled`` | ``expired``;
-``completed`` -> ``partially_refunded`` -> ``refunded`` (and ``disputed``).
+``completed`` -> ``partially_refunded`` -> ``refunded``.
 ``failed`` is not final: the customer may retry with another card. Once a payment
 is completed it never returns to pending, failed, canceled or expired. A refund that
 fails at the gateway after it was applied moves a payment back towards ``completed``
@@ -26,7 +26,6 @@ class PaymentStatus(enum.StrEnum):
     EXPIRED = "expired"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
-    DISPUTED = "disputed"
 
 
 class PaymentKind(enum.StrEnum):
@@ -36,12 +35,7 @@ class PaymentKind(enum.StrEnum):
 
 OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 PAID = frozenset(
-    {
-        PaymentStatus.COMPLETED,
-        PaymentStatus.PARTIALLY_REFUNDED,
-        PaymentStatus.REFUNDED,
-        PaymentStatus.DISPUTED,
-    }
+    {PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 # Statuses that no gateway event can leave, except a completion: the gateway is the
 # truth about money taken, so a success reported for a payment we had marked expired
@@ -76,12 +70,6 @@ class Payment:
     @property
     def price(self) -> Money:
         return Money(self.amount, self.currency)
-
-    @property
-    def grant_key(self) -> str:
-        """One grant key per payment, whichever event or poll fulfils it
-        (docs/failure-modes.md #1)."""
-        return f"purchase:{self.id}"
 
     @property
     def is_paid(self) -> bool:
@@ -140,7 +128,7 @@ class Payment:
 
     def check_refund(self, amount: int) -> None:
         """Raise unless ``amount`` may be refunded now (admin-initiated refunds)."""
-        if self.status not in PAID or self.status is PaymentStatus.DISPUTED:
+        if self.status not in PAID:
             raise RefundNotAllowed(f"payment {self.id} is {self.status}, not refundable")
         if amount <= 0:
             raise RefundNotAllowed("refund amount must be positive")
@@ -190,9 +178,7 @@ class Payment:
         return restored
 
     def _settle_refund_status(self) -> None:
-        """The status the refunded total implies; a dispute keeps its own status."""
-        if self.status is PaymentStatus.DISPUTED:
-            return
+        """The status the refunded total implies."""
         if self.amount_refunded >= self.amount:
             self.status = PaymentStatus.REFUNDED
         elif self.amount_refunded > 0:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.credits import CreditPackage, CreditRate, PricingPolicy
+from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
 from domain.redirects import origin_of
@@ -41,7 +41,6 @@ class Settings:
     app_env: str = "development"
     payment_gateway: str = "sandbox"
     stripe_secret_key: str | None = field(default=None, repr=False)
-    stripe_publishable_key: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_api_base: str | None = None
     frontend_url: str = "http://127.0.0.1:8000"
@@ -56,10 +55,6 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
-
-    @property
-    def is_production(self) -> bool:
-        return self.app_env == "production"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -122,7 +117,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_env=app_env,
         payment_gateway=gateway,
         stripe_secret_key=secret_key,
-        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY") or None,
         stripe_webhook_secrets=webhook_secrets,
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         frontend_url=_url(env, "FRONTEND_URL", public_url),
@@ -176,22 +170,16 @@ def _pricing(path: str | None, min_amount: int, max_amount: int) -> PricingPolic
 
 
 def _package(spec: Mapping[str, Any]) -> CreditPackage:
+    """A configured discount overrides the one the price implies."""
     price = Money.of(int(spec["amount"]), str(spec["currency"]))
     credits = int(spec["credits"])
-    if credits <= 0 or price.amount <= 0:
-        raise ValueError(f"package '{spec['id']}' needs positive credits and amount")
-    face_value = credits  # 1 credit = 1 US cent; other currencies show no discount
-    discount = (
-        round(100 * (face_value - price.amount) / face_value)
-        if price.currency == "usd" and face_value > price.amount
-        else 0
-    )
+    discount = spec.get("discount_percentage")
     return CreditPackage(
         id=str(spec["id"]),
         name=str(spec["name"]),
         credits=credits,
         price=price,
-        discount_percentage=int(spec.get("discount_percentage", discount)),
+        discount_percentage=package_discount(credits, price) if discount is None else int(discount),
         popular=bool(spec.get("popular", False)),
     )
 

@@ -60,12 +60,6 @@ class MemoryReferralRepository:
     async def uses(self, referrer_id: str) -> int:
         return self._state.rewards.referral_uses.get(referrer_id, 0)
 
-    async def lock_account(self, user_id: str) -> None:
-        return None
-
-    async def has_purchased(self, user_id: str) -> bool:
-        return any(p.user_id == user_id and p.is_paid for p in self._state.payments.values())
-
     async def tally(self, referrer_id: str) -> Sequence[StatusTally]:
         counts: dict[ReferralStatus, tuple[int, int]] = {}
         for referral in self._rows.values():

@@ -16,7 +16,8 @@ from adapters.memory.state import MemoryState, in_utc, utc
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from application.ports import Page
 from domain.errors import Conflict, EmailTaken, NotFound, RequestInProgress
-from domain.payment import OPEN, Payment, PaymentKind
+from domain.payment import Payment
+from domain.sweep import is_stale
 from domain.user import ApiKey, User
 
 
@@ -82,24 +83,19 @@ class MemoryPaymentRepository:
         claimed = [
             copy(p)
             for p in self._state.payments.values()
-            if _is_stale(p, now, intents_created_before)
+            if is_stale(p, now, intents_created_before)
             and (p.id not in leases or leases[p.id] <= now)
         ][:limit]
         for payment in claimed:
             leases[payment.id] = utc(lease_until)
         return claimed
 
+    async def has_purchased(self, user_id: str) -> bool:
+        return any(p.user_id == user_id and p.is_paid for p in self._state.payments.values())
+
     def _find(self, matches: Callable[[Payment], bool]) -> Payment | None:
         found = next((p for p in self._state.payments.values() if matches(p)), None)
         return None if found is None else copy(found)
-
-
-def _is_stale(payment: Payment, now: datetime, intents_created_before: datetime) -> bool:
-    if payment.status not in OPEN:
-        return False
-    if payment.kind is PaymentKind.CHECKOUT:
-        return payment.expires_at is not None and payment.expires_at <= now
-    return payment.created_at <= intents_created_before
 
 
 def _same_gateway_ids(payment: Payment, other: Payment) -> bool:

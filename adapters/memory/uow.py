@@ -22,22 +22,16 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.audit import MemoryLedgerAudit
 from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
 from adapters.memory.ledger import MemoryLedgerRepository
+from adapters.memory.lots import MemoryLotRepository
 from adapters.memory.referrals import MemoryReferralRepository
 from adapters.memory.repositories import MemoryPaymentRepository, MemoryUserRepository
 from adapters.memory.state import MemoryState
 from adapters.memory.trials import MemoryTrialRepository
-from application.ports import (
-    EventLog,
-    LedgerRepository,
-    PaymentRepository,
-    RefundLog,
-    UnitOfWorkFactory,
-    UserRepository,
-)
-from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
 class MemoryStore:
@@ -54,16 +48,7 @@ class MemoryStore:
         return self.uow
 
 
-class MemoryUnitOfWork:
-    payments: PaymentRepository
-    ledger: LedgerRepository
-    users: UserRepository
-    events: EventLog
-    refunds: RefundLog
-    referrals: ReferralRepository
-    coupons: CouponRepository
-    trials: TrialRepository
-
+class MemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._work: MemoryState | None = None
@@ -75,6 +60,8 @@ class MemoryUnitOfWork:
         work = self._work = self._store.state.copy()
         self.payments = MemoryPaymentRepository(work)
         self.ledger = MemoryLedgerRepository(work)
+        self.lots = MemoryLotRepository(work)
+        self.audit = MemoryLedgerAudit(work)
         self.users = MemoryUserRepository(work)
         self.events = MemoryEventLog(work)
         self.refunds = MemoryRefundLog(work)

@@ -11,33 +11,23 @@ and the caller hears "already done" (None), never an error.
 A debit also locks and reads the user's lots before its insert, and afterwards lowers
 the lots it consumed and records its allocations (``lots.py``): five round trips. A
 grant that refills lots (``domain.lots.refill``) records its negative allocations the
-same way.
+same way. The audit's reads of the same tables are in ``audit.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
-from adapters.sqlalchemy.lots import SqlLots
+from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
 from domain.errors import LotChanged, NotFound
-from domain.ledger import (
-    Account,
-    Allocation,
-    BalanceMismatch,
-    EntryKind,
-    LedgerEntry,
-    Lot,
-    Posting,
-)
-from domain.ledger_checks import LedgerMismatch
+from domain.ledger import Account, EntryKind, LedgerEntry, Posting
 from domain.lots import consume, refill, refusal
 
 _ENTRY_COLUMNS = (
@@ -69,6 +59,8 @@ _MOVE = (
     .values(balance=accounts.c.balance + _CREDITS, updated_at=bindparam("new_updated_at"))
     .returning(accounts.c.balance)
 )
+# domain.lots.covers, in SQL: the update is chosen by ``posting.may_go_negative`` and
+# this WHERE clause lets the available balance (balance - held) take the debit or not.
 _MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0)
 
 
@@ -77,11 +69,15 @@ class SqlLedgerRepository:
         self._conn = connection
         self._insert = insert_for(connection)
         self._append_entry = _APPEND[connection.dialect.name]
-        self._lots = SqlLots(connection)
+        self._lots = SqlLotRepository(connection)
 
     async def open_account(self, user_id: str) -> None:
         statement = self._insert(accounts).values(user_id=user_id, balance=0, held=0)
         await self._conn.execute(statement.on_conflict_do_nothing(index_elements=["user_id"]))
+
+    async def lock_account(self, user_id: str) -> None:
+        statement = select(accounts.c.user_id).where(accounts.c.user_id == user_id)
+        await self._conn.execute(statement.with_for_update())
 
     async def post(self, posting: Posting, now: datetime) -> LedgerEntry | None:
         balance = await self._move(posting.user_id, posting.credits, now, posting.may_go_negative)
@@ -148,21 +144,6 @@ class SqlLedgerRepository:
         )
         return (await self._conn.execute(duplicate)).first() is not None
 
-    async def lot_for_key(self, idempotency_key: str) -> Lot | None:
-        return await self._lots.lot_for_key(idempotency_key)
-
-    async def open_lots(self, user_id: str) -> Sequence[Lot]:
-        return await self._lots.open_lots(user_id)
-
-    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
-        return await self._lots.by_id(entry_ids)
-
-    async def allocations(self, entry_id: int) -> Sequence[Allocation]:
-        return await self._lots.allocations(entry_id)
-
-    async def expired_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
-        return await self._lots.expired_lots(now, limit)
-
     async def account(self, user_id: str) -> Account | None:
         statement = select(accounts.c.user_id, accounts.c.balance, accounts.c.held).where(
             accounts.c.user_id == user_id
@@ -181,57 +162,12 @@ class SqlLedgerRepository:
         if cursor is not None:
             statement = statement.where(ledger_entries.c.id < decode_int(cursor))
         rows = (await self._conn.execute(statement)).all()
-        items = [_entry(row) for row in rows[:limit]]
+        items = [entry_from_row(row) for row in rows[:limit]]
         next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
         return Page(items, next_cursor)
 
-    async def verify(self) -> Sequence[LedgerMismatch]:
-        sums = (
-            select(
-                ledger_entries.c.user_id,
-                func.sum(ledger_entries.c.credits).label("total"),
-            )
-            .group_by(ledger_entries.c.user_id)
-            .subquery()
-        )
-        summed = func.coalesce(sums.c.total, 0)
-        statement = (
-            select(accounts.c.user_id, accounts.c.balance, summed.label("summed"))
-            .outerjoin(sums, sums.c.user_id == accounts.c.user_id)
-            .where(accounts.c.balance != summed)
-            .order_by(accounts.c.user_id)
-        )
-        rows = (await self._conn.execute(statement)).all()
-        balances: list[LedgerMismatch] = [
-            BalanceMismatch(row.user_id, row.balance, int(row.summed)) for row in rows
-        ]
-        return balances + await self._lots.mismatches()
 
-    async def find_entry(self, idempotency_key: str) -> LedgerEntry | None:
-        statement = select(ledger_entries).where(
-            ledger_entries.c.idempotency_key == idempotency_key
-        )
-        row = (await self._conn.execute(statement)).first()
-        return None if row is None else _entry(row)
-
-    async def entries_since(
-        self, kind: EntryKind, since: datetime, after_id: int, limit: int
-    ) -> Sequence[LedgerEntry]:
-        """Keyset on the primary key; ``created_at`` filters (audits are rare, not hot)."""
-        statement = (
-            select(ledger_entries)
-            .where(
-                ledger_entries.c.kind == kind.value,
-                ledger_entries.c.created_at >= since,
-                ledger_entries.c.id > after_id,
-            )
-            .order_by(ledger_entries.c.id)
-            .limit(limit)
-        )
-        return [_entry(row) for row in (await self._conn.execute(statement)).all()]
-
-
-def _entry(row: Row[tuple[object, ...]]) -> LedgerEntry:
+def entry_from_row(row: Row[tuple[object, ...]]) -> LedgerEntry:
     return LedgerEntry(
         id=row.id,
         user_id=row.user_id,

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit
 from adapters.sqlalchemy.tables import accounts, ledger_allocations, ledger_entries
 from domain.ledger import Allocation, EntryKind, Lot, Posting
-from domain.ledger_checks import LotMismatch, OverConsumedLot, lot_mismatches
 
 _entries = ledger_entries.c
 _LOT = (
@@ -43,7 +42,9 @@ _spend = (
 )
 
 
-class SqlLots:
+class SqlLotRepository:
+    """The lots port, and the lot steps of ``SqlLedgerRepository.post``."""
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
 
@@ -78,7 +79,7 @@ class SqlLots:
     async def open_lots(self, user_id: str) -> Sequence[Lot]:
         return await self._lots(_open(user_id))
 
-    async def by_id(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
+    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
         if not entry_ids:
             return []
         statement = select(*_LOT).where(_entries.id.in_(entry_ids), _entries.credits > 0)
@@ -105,67 +106,8 @@ class SqlLots:
         )
         return await self._lots(statement)
 
-    async def mismatches(self) -> list[LotMismatch]:
-        """``domain.ledger_checks.lot_mismatches`` from two scans (``ledger verify``): lots
-        that gave more than they granted, then per-user sums of entries and remainders.
-
-        Each check is one statement, so it reads one snapshot: a verify running beside
-        live writes reports no offence that a half-seen transaction would cause."""
-        rows = (await self._conn.execute(_OVER_CONSUMED)).all()
-        over_consumed = [
-            (row.user_id, OverConsumedLot(row.id, row.credits, int(row.allocated), row.remaining))
-            for row in rows
-        ]
-        offenders = sorted({user_id for user_id, _ in over_consumed})
-        found = (await self._conn.execute(_totals(offenders))).all()
-        return lot_mismatches(
-            ((row.user_id, int(row.summed), int(row.unspent)) for row in found), over_consumed
-        )
-
     async def _lots(self, statement: Select[Any]) -> list[Lot]:
         return [_lot(row) for row in (await self._conn.execute(statement)).all()]
-
-
-def _over_consumed() -> Select[Any]:
-    allocations = ledger_allocations.c
-    allocated = (
-        select(allocations.lot_entry_id, func.sum(allocations.credits).label("taken"))
-        .group_by(allocations.lot_entry_id)
-        .subquery()
-    )
-    taken = func.coalesce(allocated.c.taken, 0)
-    remaining = _entries.lot_remaining
-    return (
-        select(
-            _entries.id,
-            _entries.user_id,
-            _entries.credits,
-            remaining.label("remaining"),
-            taken.label("allocated"),
-        )
-        .select_from(ledger_entries.outerjoin(allocated, allocated.c.lot_entry_id == _entries.id))
-        .where(remaining.is_not(None))
-        .where(
-            or_(remaining < 0, remaining > _entries.credits, taken + remaining > _entries.credits)
-        )
-    )
-
-
-# domain.ledger_checks.is_over_consumed, in SQL, over every lot.
-_OVER_CONSUMED = _over_consumed()
-
-
-def _totals(offenders: Sequence[str]) -> Select[Any]:
-    """Per user, the sum of entries and of lot remainders: for users whose remainders
-    are not ``max(summed, 0)``, and for ``offenders`` (users with over-consumed lots)."""
-    summed = func.sum(_entries.credits)
-    unspent = func.coalesce(func.sum(_entries.lot_remaining), 0)
-    expected = case((summed > 0, summed), else_=0)
-    return (
-        select(_entries.user_id, summed.label("summed"), unspent.label("unspent"))
-        .group_by(_entries.user_id)
-        .having(or_(unspent != expected, _entries.user_id.in_(offenders)))
-    )
 
 
 def _open(user_id: str) -> Select[Any]:

@@ -19,12 +19,13 @@ from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import payments
 from application.ports import Page
 from domain.errors import Conflict, NotFound, RequestInProgress
-from domain.payment import OPEN, Payment, PaymentKind, PaymentStatus
+from domain.payment import OPEN, PAID, Payment, PaymentKind, PaymentStatus
 
 _IMMUTABLE = frozenset({"id", "user_id", "created_at"})
 # Columns of the row that are not fields of ``Payment`` (the sweep's lease).
 _UNMAPPED = frozenset({"sweep_lease_until"})
 _OPEN = [status.value for status in OPEN]
+_PAID = [status.value for status in PAID]
 # Built once: composing a 20-column UPDATE per call cost more CPU than its round trip.
 _SAVE = (
     update(payments)
@@ -127,6 +128,7 @@ class SqlPaymentRepository:
         and rows it leased earlier no longer match, so workers get disjoint batches.
         On SQLite the clause is dropped: ``BEGIN IMMEDIATE`` already runs claims in turn.
         """
+        # domain.sweep.is_stale, in SQL (with the status filter below).
         stale = or_(
             and_(
                 payments.c.kind == PaymentKind.CHECKOUT.value,
@@ -151,6 +153,14 @@ class SqlPaymentRepository:
             .returning(*payments.columns)
         )
         return [_from_row(row) for row in (await self._conn.execute(statement)).all()]
+
+    async def has_purchased(self, user_id: str) -> bool:
+        statement = (
+            select(payments.c.id)
+            .where(payments.c.user_id == user_id, payments.c.status.in_(_PAID))
+            .limit(1)
+        )
+        return (await self._conn.execute(statement)).first() is not None
 
     async def _one(self, statement: Select[Any], for_update: bool) -> Payment | None:
         if for_update:

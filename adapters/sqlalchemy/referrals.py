@@ -15,9 +15,8 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import accounts, payments, referral_uses, referrals, users
+from adapters.sqlalchemy.tables import referral_uses, referrals, users
 from application.rewards.ports import StatusTally
-from domain.payment import PAID
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 
 _DECISION = ("status", "payment_id", "decided_at", "reversed_at", "bonus_reversals")
@@ -85,18 +84,6 @@ class SqlReferralRepository:
         statement = select(referral_uses.c.uses).where(referral_uses.c.referrer_id == referrer_id)
         found: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
         return found or 0
-
-    async def lock_account(self, user_id: str) -> None:
-        statement = select(accounts.c.user_id).where(accounts.c.user_id == user_id)
-        await self._conn.execute(statement.with_for_update())
-
-    async def has_purchased(self, user_id: str) -> bool:
-        statement = (
-            select(payments.c.id)
-            .where(payments.c.user_id == user_id, payments.c.status.in_([s.value for s in PAID]))
-            .limit(1)
-        )
-        return (await self._conn.execute(statement)).first() is not None
 
     async def tally(self, referrer_id: str) -> Sequence[StatusTally]:
         statement = (

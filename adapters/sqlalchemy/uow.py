@@ -15,34 +15,19 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
+from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
-from application.ports import (
-    EventLog,
-    LedgerRepository,
-    PaymentRepository,
-    RefundLog,
-    UnitOfWorkFactory,
-    UserRepository,
-)
-from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
-class SqlAlchemyUnitOfWork:
-    payments: PaymentRepository
-    ledger: LedgerRepository
-    users: UserRepository
-    events: EventLog
-    refunds: RefundLog
-    referrals: ReferralRepository
-    coupons: CouponRepository
-    trials: TrialRepository
-
+class SqlAlchemyUnitOfWork(UnitOfWork):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
@@ -59,6 +44,8 @@ class SqlAlchemyUnitOfWork:
         self._conn = conn
         self.payments = SqlPaymentRepository(conn)
         self.ledger = SqlLedgerRepository(conn)
+        self.lots = SqlLotRepository(conn)
+        self.audit = SqlLedgerAudit(conn)
         self.users = SqlUserRepository(conn)
         self.events = SqlEventLog(conn)
         self.refunds = SqlRefundLog(conn)

@@ -34,7 +34,7 @@ async def expire_credits(
     while not control.stop_requested:
         now = clock.now()
         async with uow_factory() as uow:
-            lots = await uow.ledger.expired_lots(now, batch_size)
+            lots = await uow.lots.expired_lots(now, batch_size)
             mine = _first_user(lots, failed_users)
             if not mine:
                 return report

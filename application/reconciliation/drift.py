@@ -91,7 +91,7 @@ async def grant_drift(view: GatewayView, uow_factory: UnitOfWorkFactory) -> list
         async with uow_factory() as uow:
             for payment_id in ids[start : start + CHUNK]:
                 payment = await uow.payments.get(payment_id)
-                entry = await uow.ledger.find_entry(purchase_key(payment_id))
+                entry = await uow.audit.find_entry(purchase_key(payment_id))
                 if payment is not None:
                     granted = None if entry is None else entry.credits
                     found.extend(_grant_drift(payment, view.paid[payment_id], granted))

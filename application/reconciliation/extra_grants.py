@@ -28,7 +28,7 @@ async def extra_grants(
     after_id = 0
     while True:
         async with uow_factory() as uow:
-            entries = await uow.ledger.entries_since(EntryKind.PURCHASE, since, after_id, CHUNK)
+            entries = await uow.audit.entries_since(EntryKind.PURCHASE, since, after_id, CHUNK)
             suspects = [
                 (entry, await uow.payments.get(entry.reference_id))
                 for entry in entries

@@ -32,7 +32,7 @@ async def repair(
             source=source,
         )
         async with uow_factory() as uow:
-            entry = await uow.ledger.find_entry(purchase_key(drift.payment_id))
+            entry = await uow.audit.find_entry(purchase_key(drift.payment_id))
         return None if entry is None else f"granted {entry.credits} credits"
     if drift.kind is DriftKind.MISSING_REFUND and drift.refund is not None:
         async with uow_factory() as uow:

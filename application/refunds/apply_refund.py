@@ -74,7 +74,7 @@ async def _reverse(
         return None
     _adopt(payment, candidate)
     if reversed_credits > 0:
-        lot = await uow.ledger.lot_for_key(purchase_key(payment.id))
+        lot = await uow.lots.lot_for_key(purchase_key(payment.id))
         posting = refund_posting(
             payment.user_id,
             payment.id,

@@ -81,9 +81,9 @@ async def _taken_back(
 ) -> tuple[tuple[Allocation, ...], int]:
     """The lots the refund's reversal took credits from that are still alive, and the
     credits it took from lots that have expired since."""
-    reversal = await uow.ledger.find_entry(refund_key(payment.id, refund_id))
+    reversal = await uow.audit.find_entry(refund_key(payment.id, refund_id))
     if reversal is None:
         return (), 0
-    taken = await uow.ledger.allocations(reversal.id)
-    lots = await uow.ledger.lots([allocation.lot_entry_id for allocation in taken])
+    taken = await uow.lots.allocations(reversal.id)
+    lots = await uow.lots.lots([allocation.lot_entry_id for allocation in taken])
     return split_lapsed(taken, lots, now)

@@ -51,15 +51,6 @@ class ReferralRepository(Protocol):
 
     async def uses(self, referrer_id: str) -> int: ...
 
-    async def lock_account(self, user_id: str) -> None:
-        """Lock the user's account row, the row every purchase grant also locks, so an
-        application of a code and a first purchase take turns."""
-        ...
-
-    async def has_purchased(self, user_id: str) -> bool:
-        """Whether the user has a paid payment (refunded ones count too)."""
-        ...
-
     async def tally(self, referrer_id: str) -> Sequence[StatusTally]: ...
 
 

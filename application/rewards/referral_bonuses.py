@@ -32,7 +32,7 @@ async def give_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
 
 async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> None:
     """Take both bonuses back, each from its first grant's lot first."""
-    lots = [await uow.ledger.lot_for_key(bonus_key(referral, side)) for side in SIDES]
+    lots = [await uow.lots.lot_for_key(bonus_key(referral, side)) for side in SIDES]
     referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
     for posting in reversal_postings(referral, referred_lot, referrer_lot):
         await uow.ledger.post(posting, now)
@@ -43,9 +43,9 @@ async def _taken_by_last_reversal(
 ) -> tuple[Allocation, ...]:
     if referral.reversals == 0:
         return ()
-    entry = await uow.ledger.find_entry(reversal_key(referral, side, referral.reversals))
+    entry = await uow.audit.find_entry(reversal_key(referral, side, referral.reversals))
     if entry is None:
         return ()
-    taken = await uow.ledger.allocations(entry.id)
-    alive, _ = split_lapsed(taken, await uow.ledger.lots([a.lot_entry_id for a in taken]), now)
+    taken = await uow.lots.allocations(entry.id)
+    alive, _ = split_lapsed(taken, await uow.lots.lots([a.lot_entry_id for a in taken]), now)
     return alive

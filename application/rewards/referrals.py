@@ -45,12 +45,12 @@ async def attach_referral(
     The account lock makes this and a first purchase take turns, so a code applied
     "at the same time" as the first purchase is either seen by it or refused.
     """
-    await uow.referrals.lock_account(user.id)
+    await uow.ledger.lock_account(user.id)
     check_referral_allowed(
         user,
         referrer,
         already_referred=await uow.referrals.get(user.id) is not None,
-        has_purchased=await uow.referrals.has_purchased(user.id),
+        has_purchased=await uow.payments.has_purchased(user.id),
     )
     # Advisory, for a clear answer now: the cap itself is enforced when the bonus is paid.
     if await uow.referrals.uses(referrer.id) >= terms.max_uses:

@@ -14,7 +14,7 @@ from msgspec import UNSET, UnsetType
 
 from domain.coupon import MAX_COUPON_CREDITS, MAX_CREDIT_EXPIRY_DAYS, Coupon, Redemption
 from domain.credits import credits_as_usd
-from entrypoints.http.reward_schemas import Request
+from entrypoints.http.request_base import Request
 
 CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
 CouponCredits = Annotated[int, msgspec.Meta(ge=1, le=MAX_COUPON_CREDITS)]

@@ -11,12 +11,9 @@ from typing import Annotated
 import msgspec
 
 from domain.trial import Trial, TrialState
+from entrypoints.http.request_base import Request
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-
-
-class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    pass
 
 
 class CodeIn(Request):

@@ -15,16 +15,13 @@ from domain.credits import CreditPackage, credits_as_usd
 from domain.ledger import LedgerEntry
 from domain.money import Money
 from domain.payment import Payment
+from entrypoints.http.request_base import Request
 from entrypoints.http.reward_schemas import TrialOut
 
 Amount = Annotated[int, msgspec.Meta(ge=1, le=99_999_999)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
-
-
-class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    pass
 
 
 class CheckoutSessionIn(Request):

@@ -70,7 +70,7 @@ async def test_two_workers_settle_ten_thousand_stale_sessions_exactly_once(
             )
         )
         async with uow_factory(engines[0])() as uow:
-            mismatches = await uow.ledger.verify()
+            mismatches = await uow.audit.verify()
             balances = [(await uow.ledger.account(f"usr_{n:03d}")) for n in range(USERS)]
     finally:
         for engine in engines:

@@ -73,7 +73,7 @@ async def test_lost_payment_and_refund_webhooks_are_recovered_from_the_events(
         async with factory() as uow:
             payment = await uow.payments.get(created.payment_id)
             account = await uow.ledger.account(user.user.id)
-            assert await uow.ledger.verify() == []
+            assert await uow.audit.verify() == []
     finally:
         await engine.dispose()
 

@@ -71,7 +71,7 @@ async def test_fifty_different_keys_at_once_all_land(engine: AsyncEngine) -> Non
     assert all(entry is not None for entry in entries)
     assert await _balance(engine, "u1") == sum(range(1, 51))
     async with uow_factory(engine)() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
 
 
 async def test_concurrent_debits_never_overdraw(engine: AsyncEngine) -> None:

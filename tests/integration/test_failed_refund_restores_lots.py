@@ -70,7 +70,7 @@ async def _report(
 
 async def _expire(factory: UnitOfWorkFactory, now: datetime) -> None:
     async with factory() as uow:
-        for lot in await uow.ledger.expired_lots(now, 100):
+        for lot in await uow.lots.expired_lots(now, 100):
             await uow.ledger.post(expiry_posting(lot), now)
         await uow.commit()
 
@@ -85,8 +85,8 @@ async def _history(factory: UnitOfWorkFactory, kind: EntryKind, failed: bool) ->
     async with factory() as uow:
         account = await uow.ledger.account("u1")
         assert account is not None
-        assert list(await uow.ledger.verify()) == []
-        lots = [(lot.kind, lot.remaining) for lot in await uow.ledger.open_lots("u1")]
+        assert list(await uow.audit.verify()) == []
+        lots = [(lot.kind, lot.remaining) for lot in await uow.lots.open_lots("u1")]
         return [account.balance, lots]
 
 
@@ -102,6 +102,6 @@ async def test_restored_credits_go_back_to_the_purchase_lot(factory: UnitOfWorkF
     await _report(factory, "re_1", 600, RefundStatus.PENDING, NOW)
     await _report(factory, "re_1", 600, RefundStatus.FAILED, NOW)
     async with factory() as uow:
-        lots = [(lot.idempotency_key, lot.remaining) for lot in await uow.ledger.open_lots("u1")]
+        lots = [(lot.idempotency_key, lot.remaining) for lot in await uow.lots.open_lots("u1")]
         assert lots == [("gift:1", 500), ("purchase:pay_1", 1000)]
-        assert list(await uow.ledger.verify()) == []
+        assert list(await uow.audit.verify()) == []

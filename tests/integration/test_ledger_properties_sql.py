@@ -30,8 +30,8 @@ async def _snapshot(factory: UnitOfWorkFactory) -> list[Any]:
         for user_id in USERS:
             entries = (await uow.ledger.entries(user_id, 1000, None)).items
             seen.append(list(entries))
-            seen.append(list(await uow.ledger.open_lots(user_id)))
-            seen += [list(await uow.ledger.allocations(entry.id)) for entry in entries]
+            seen.append(list(await uow.lots.open_lots(user_id)))
+            seen += [list(await uow.lots.allocations(entry.id)) for entry in entries]
     return seen
 
 

@@ -37,6 +37,6 @@ async def test_a_grant_costs_two_round_trips_and_a_debit_five(engine: AsyncEngin
             entry = await uow.ledger.post(debit, NOW)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
-        assert entry is not None and len(await uow.ledger.allocations(entry.id)) == 2
+        assert entry is not None and len(await uow.lots.allocations(entry.id)) == 2
     assert granted == ["UPDATE", "INSERT"]
     assert statements == ["UPDATE", "SELECT", "INSERT", "UPDATE", "INSERT"]

@@ -89,11 +89,11 @@ async def a_busy_ledger(uow: UnitOfWorkFactory) -> dict[str, int]:
         for user_id in ("u1", "u2"):
             await work.ledger.open_account(user_id)
         steps = [
-            posting("u1", 100, "g1", EntryKind.ADMIN_ADJUSTMENT),
+            posting("u1", 100, "g1", EntryKind.COUPON),
             posting("u1", 50, "trial", EntryKind.TRIAL, expires_at=soon),
             posting("u1", -70, "d1", EntryKind.USAGE_DEBIT),  # the trial's 50, then g1's 20
             posting("u2", -40, "owed", EntryKind.REFUND_REVERSAL),
-            posting("u2", 100, "g2", EntryKind.ADMIN_ADJUSTMENT),  # repays 40 first
+            posting("u2", 100, "g2", EntryKind.COUPON),  # repays 40 first
         ]
         ids = {}
         for step in steps:
@@ -108,15 +108,15 @@ async def test_a_busy_but_honest_ledger_verifies_after_an_expiry_too(backend: Ba
     await a_busy_ledger(backend.uow)
     later = NOW + timedelta(days=2)
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
         soon = NOW + timedelta(days=1)
         await uow.ledger.post(posting("u1", 30, "t2", EntryKind.TRIAL, expires_at=soon), NOW)
         await uow.ledger.post(posting("u1", -10, "d2", EntryKind.USAGE_DEBIT), NOW)
-        (lot,) = await uow.ledger.expired_lots(later, 10)
+        (lot,) = await uow.lots.expired_lots(later, 10)
         await uow.ledger.post(expiry_posting(lot), later)
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
     assert (lot.idempotency_key, lot.remaining) == ("t2", 20)
 
 
@@ -125,7 +125,7 @@ async def test_a_lot_that_lost_credits_is_reported_with_what_differs(backend: Ba
     await backend.set_lot_remaining(ids["g1"], 60)  # 80 were left
 
     async with backend.uow() as uow:
-        found = await uow.ledger.verify()
+        found = await uow.audit.verify()
 
     assert found == [LotMismatch("u1", summed=80, unspent=60)]
 
@@ -135,7 +135,7 @@ async def test_an_over_consumed_lot_is_reported(backend: Backend) -> None:
     await backend.set_lot_remaining(ids["g2"], 120)  # more than it ever granted
 
     async with backend.uow() as uow:
-        found = await uow.ledger.verify()
+        found = await uow.audit.verify()
 
     assert found == [LotMismatch("u2", 60, 120, (OverConsumedLot(ids["g2"], 100, 0, 120),))]
 
@@ -152,7 +152,7 @@ async def test_an_allocation_beyond_its_lot_is_reported_even_when_the_sums_agree
     await backend.set_allocated(spend.id, 50)
 
     async with backend.uow() as uow:
-        found = await uow.ledger.verify()
+        found = await uow.audit.verify()
 
     assert found == [LotMismatch("u1", 70, 70, (OverConsumedLot(grant.id, 100, 50, 70),))]
 

@@ -48,7 +48,7 @@ async def _expiry_worker(engine: AsyncEngine) -> list[int]:
     expired: list[int] = []
     while True:
         async with uow_factory(engine)() as uow:
-            lots = await uow.ledger.expired_lots(NOW, BATCH)
+            lots = await uow.lots.expired_lots(NOW, BATCH)
             if not lots:
                 return expired
             for lot in lots:
@@ -97,11 +97,11 @@ async def _taken_by(engine: AsyncEngine, kind: EntryKind) -> int:
 
 async def _check_ledger(engine: AsyncEngine) -> None:
     async with uow_factory(engine)() as uow:
-        assert await uow.ledger.verify() == []
-        assert await uow.ledger.expired_lots(NOW, 1000) == []
+        assert await uow.audit.verify() == []
+        assert await uow.lots.expired_lots(NOW, 1000) == []
         for user_id in USERS:
             account = await uow.ledger.account(user_id)
-            lots = await uow.ledger.open_lots(user_id)
+            lots = await uow.lots.open_lots(user_id)
             assert account is not None and sum(lot.remaining for lot in lots) == account.balance
 
 

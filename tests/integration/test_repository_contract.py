@@ -1,8 +1,9 @@
 """One contract for every adapter of the persistence ports: memory, SQLite, PostgreSQL.
 
 Each test states a behaviour the use cases rely on and checks the resulting state
-through the ports; two hooks reach under them only to tamper with a balance and to
-read an event's recorded outcome, which the ports deliberately do not expose.
+through the ports; three hooks reach under them only to tamper with a balance, to
+hold credits (nothing writes holds yet) and to read an event's recorded outcome,
+which the ports deliberately do not expose.
 """
 
 from __future__ import annotations
@@ -36,19 +37,24 @@ from domain.ledger import (
     Lot,
     Posting,
     expiry_posting,
+    purchase_key,
     purchase_posting,
     refund_posting,
 )
+from domain.lots import covers
 from domain.payment import Payment, PaymentKind, PaymentStatus
+from domain.sweep import is_stale
 from domain.user import ApiKey, User
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 @dataclass
 class Backend:
     uow: UnitOfWorkFactory
     set_balance: Callable[[str, int], Awaitable[None]]
+    set_held: Callable[[str, int], Awaitable[None]]
     outcome_of: Callable[[str], Awaitable[tuple[str | None, str | None]]]
 
 
@@ -71,11 +77,15 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
             account = store.state.accounts[user_id]
             store.state.accounts[user_id] = replace(account, balance=balance)
 
+        async def set_memory_held(user_id: str, held: int) -> None:
+            account = store.state.accounts[user_id]
+            store.state.accounts[user_id] = replace(account, held=held)
+
         async def memory_outcome(event_id: str) -> tuple[str | None, str | None]:
             event = store.state.events[event_id]
             return event.outcome, event.detail
 
-        yield Backend(store.uow_factory, set_memory_balance, memory_outcome)
+        yield Backend(store.uow_factory, set_memory_balance, set_memory_held, memory_outcome)
         return
     engine = make_engine(backend_url)
 
@@ -85,6 +95,12 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
                 update(accounts).where(accounts.c.user_id == user_id).values(balance=balance)
             )
 
+    async def set_sql_held(user_id: str, held: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(accounts).where(accounts.c.user_id == user_id).values(held=held)
+            )
+
     async def sql_outcome(event_id: str) -> tuple[str | None, str | None]:
         columns = processed_events.c.outcome, processed_events.c.detail
         statement = select(*columns).where(processed_events.c.event_id == event_id)
@@ -92,12 +108,12 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
             outcome, detail = (await conn.execute(statement)).one()
         return outcome, detail
 
-    yield Backend(uow_factory(engine), set_sql_balance, sql_outcome)
+    yield Backend(uow_factory(engine), set_sql_balance, set_sql_held, sql_outcome)
     await engine.dispose()
 
 
 def grant(user_id: str, credits: int, key: str) -> Posting:
-    return Posting(user_id, credits, EntryKind.ADMIN_ADJUSTMENT, "test", key, key)
+    return Posting(user_id, credits, EntryKind.COUPON, "test", key, key)
 
 
 def debit(user_id: str, credits: int, key: str, kind: EntryKind = EntryKind.USAGE_DEBIT) -> Posting:
@@ -161,7 +177,30 @@ async def test_usage_debit_never_overdraws_but_a_reversal_records_debt(backend: 
     assert reversed_ is not None and reversed_.balance_after == -40
     assert account is not None and account.balance == -40
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
+
+
+@pytest.mark.parametrize("held", [0, 30])
+@pytest.mark.parametrize("kind", [EntryKind.USAGE_DEBIT, EntryKind.REFUND_REVERSAL])
+async def test_a_debit_is_taken_exactly_when_the_domain_says_it_is_covered(
+    backend: Backend, held: int, kind: EntryKind
+) -> None:
+    """The SQL's conditional balance update mirrors ``domain.lots.covers``."""
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.post(grant("u1", 100, "g1"), NOW)
+        await uow.commit()
+    await backend.set_held("u1", held)
+    for credits in (69, 70, 71, 100, 101):
+        posting = debit("u1", credits, f"d{credits}", kind)
+        async with backend.uow() as uow:
+            account = await uow.ledger.account("u1")
+            assert account is not None and account.held == held
+            try:
+                taken = await uow.ledger.post(posting, NOW) is not None
+            except InsufficientCredits:
+                taken = False
+        assert taken is covers(account, posting), (credits, held, kind)
 
 
 async def test_replayed_debit_is_already_done_even_when_no_longer_covered(backend: Backend) -> None:
@@ -188,6 +227,18 @@ async def test_open_account_is_idempotent(backend: Backend) -> None:
         await uow.ledger.open_account("u1")
         account = await uow.ledger.account("u1")
     assert account is not None and (account.balance, account.held) == (5, 0)
+
+
+async def test_locking_an_account_changes_nothing_and_a_post_follows(backend: Backend) -> None:
+    """What the lock serialises is shown on PostgreSQL by the reward concurrency tests."""
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        await uow.ledger.lock_account("u1")
+        await uow.ledger.lock_account("ghost")
+        await uow.ledger.post(grant("u1", 5, "g1"), NOW)
+        await uow.commit()
+        account = await uow.ledger.account("u1")
+    assert account is not None and account.balance == 5
 
 
 async def test_entries_page_newest_first_per_user(backend: Backend) -> None:
@@ -220,20 +271,49 @@ async def test_verify_finds_a_tampered_balance(backend: Backend) -> None:
     await backend.set_balance("u1", 1_000_000)
     await backend.set_balance("u3", 7)
     async with backend.uow() as uow:
-        mismatches = await uow.ledger.verify()
+        mismatches = await uow.audit.verify()
     assert sorted(mismatches, key=lambda m: m.user_id) == [
         BalanceMismatch("u1", 1_000_000, 100),
         BalanceMismatch("u3", 7, 0),
     ]
 
 
+async def test_audit_finds_an_entry_by_its_key(backend: Backend) -> None:
+    await open_accounts(backend, "u1")
+    async with backend.uow() as uow:
+        made = await uow.ledger.post(purchase_posting("u1", "pay_1", 10), NOW)
+        await uow.commit()
+    async with backend.uow() as uow:
+        found = await uow.audit.find_entry(purchase_key("pay_1"))
+        assert await uow.audit.find_entry(purchase_key("pay_9")) is None
+    assert made is not None and found == made
+
+
+async def test_audit_reads_every_users_entries_of_a_kind_in_a_window_by_id(
+    backend: Backend,
+) -> None:
+    await open_accounts(backend, "u1", "u2")
+    async with backend.uow() as uow:
+        for n in range(4):
+            user_id = f"u{n % 2 + 1}"
+            await uow.ledger.post(purchase_posting(user_id, f"pay_{n}", 10), NOW + n * HOUR)
+        await uow.ledger.post(debit("u1", 5, "d1"), NOW + 4 * HOUR)
+        await uow.commit()
+    async with backend.uow() as uow:
+        window = await uow.audit.entries_since(EntryKind.PURCHASE, NOW + HOUR, 0, 10)
+        page = await uow.audit.entries_since(EntryKind.PURCHASE, NOW, window[0].id, 2)
+        debits = await uow.audit.entries_since(EntryKind.USAGE_DEBIT, NOW, 0, 10)
+        assert await uow.audit.entries_since(EntryKind.PURCHASE, NOW + 4 * HOUR, 0, 10) == []
+    assert [e.reference_id for e in window] == ["pay_1", "pay_2", "pay_3"]
+    assert [e.reference_id for e in page] == ["pay_2", "pay_3"]
+    assert [(e.user_id, e.idempotency_key) for e in debits] == [("u1", "d1")]
+
+
 # ---- ledger lots ------------------------------------------------------------------
 
 
 def expiring(user_id: str, credits: int, key: str, expires_at: datetime) -> Posting:
-    return Posting(
-        user_id, credits, EntryKind.SUBSCRIPTION_GRANT, "test", key, key, expires_at=expires_at
-    )
+    return Posting(user_id, credits, EntryKind.COUPON, "test", key, key, expires_at=expires_at)
 
 
 def remaining(lots: Sequence[Lot]) -> list[tuple[str, int]]:
@@ -253,13 +333,13 @@ async def test_debits_consume_the_soonest_expiring_lots_first_and_record_them(
         await uow.commit()
     assert old and later and new and sooner and spent
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(spent.id) == [
+        assert await uow.lots.allocations(spent.id) == [
             (sooner.id, 50),
             (later.id, 50),
             (old.id, 20),
         ]
-        assert remaining(await uow.ledger.open_lots("u1")) == [("old", 80), ("new", 100)]
-        assert await uow.ledger.allocations(old.id) == []
+        assert remaining(await uow.lots.open_lots("u1")) == [("old", 80), ("new", 100)]
+        assert await uow.lots.allocations(old.id) == []
 
 
 async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
@@ -273,8 +353,8 @@ async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
         await uow.ledger.post(debit("u1", 50, "d1"), NOW)  # the trial's 30, then pay_1's 20
         await uow.commit()
     async with backend.uow() as uow:
-        lot = await uow.ledger.lot_for_key("purchase:pay_2")
-        first = await uow.ledger.lot_for_key("purchase:pay_1")
+        lot = await uow.lots.lot_for_key("purchase:pay_2")
+        first = await uow.lots.lot_for_key("purchase:pay_1")
         assert lot is not None and first is not None
         assert (lot.user_id, lot.credits, lot.remaining, lot.kind, lot.expires_at) == (
             "u1",
@@ -290,12 +370,12 @@ async def test_a_refund_takes_its_purchase_lot_first_then_other_lots_then_debt(
         await uow.commit()
     assert taken is not None and debt is not None
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(taken.id) == [(lot.entry_id, 100), (first.entry_id, 50)]
-        assert await uow.ledger.allocations(debt.id) == [(first.entry_id, 30)]
+        assert await uow.lots.allocations(taken.id) == [(lot.entry_id, 100), (first.entry_id, 50)]
+        assert await uow.lots.allocations(debt.id) == [(first.entry_id, 30)]
         account = await uow.ledger.account("u1")
-        assert await uow.ledger.open_lots("u1") == []
-        assert await uow.ledger.lot_for_key("d1") is None
-        assert await uow.ledger.lot_for_key("nope") is None
+        assert await uow.lots.open_lots("u1") == []
+        assert await uow.lots.lot_for_key("d1") is None
+        assert await uow.lots.lot_for_key("nope") is None
     assert account is not None and account.balance == -70
 
 
@@ -308,14 +388,14 @@ async def test_a_grant_repays_debt_before_its_credits_become_spendable(backend: 
         await uow.commit()
     assert owed is not None
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(owed.id) == []
-        first = await uow.ledger.lot_for_key("g1")
+        assert await uow.lots.allocations(owed.id) == []
+        first = await uow.lots.lot_for_key("g1")
         assert first is not None and (first.credits, first.remaining) == (30, 0)
-        assert remaining(await uow.ledger.open_lots("u1")) == [("g2", 90)]
+        assert remaining(await uow.lots.open_lots("u1")) == [("g2", 90)]
         with pytest.raises(InsufficientCredits):
             await uow.ledger.post(debit("u1", 91, "d1"), NOW)
         await uow.ledger.post(debit("u1", 90, "d2"), NOW)
-        assert await uow.ledger.open_lots("u1") == []
+        assert await uow.lots.open_lots("u1") == []
 
 
 async def test_expiring_a_partly_spent_lot_removes_only_its_unspent_part(
@@ -329,24 +409,24 @@ async def test_expiring_a_partly_spent_lot_removes_only_its_unspent_part(
         await uow.commit()
     later = NOW + timedelta(days=2)
     async with backend.uow() as uow:
-        (lot,) = await uow.ledger.expired_lots(later, 10)
+        (lot,) = await uow.lots.expired_lots(later, 10)
         entry = await uow.ledger.post(expiry_posting(lot), later)
         await uow.commit()
     assert trial is not None and (lot.entry_id, lot.remaining) == (trial.id, 20)
     assert entry is not None and (entry.credits, entry.balance_after) == (-20, 100)
     assert (entry.kind, entry.idempotency_key) == (EntryKind.EXPIRY, f"expiry:{trial.id}")
     async with backend.uow() as uow:
-        assert await uow.ledger.allocations(entry.id) == [(trial.id, 20)]
-        assert remaining(await uow.ledger.open_lots("u1")) == [("kept", 100)]
-        assert await uow.ledger.expired_lots(later, 10) == []
-        assert await uow.ledger.verify() == []
+        assert await uow.lots.allocations(entry.id) == [(trial.id, 20)]
+        assert remaining(await uow.lots.open_lots("u1")) == [("kept", 100)]
+        assert await uow.lots.expired_lots(later, 10) == []
+        assert await uow.audit.verify() == []
 
 
 async def test_expiring_twice_is_a_no_op(backend: Backend) -> None:
     await open_accounts(backend, "u1")
     async with backend.uow() as uow:
         await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
-        (lot,) = await uow.ledger.expired_lots(NOW, 10)
+        (lot,) = await uow.lots.expired_lots(NOW, 10)
         assert await uow.ledger.post(expiry_posting(lot), NOW) is not None
         assert await uow.ledger.post(expiry_posting(lot), NOW) is None
         await uow.commit()
@@ -368,7 +448,7 @@ async def test_an_expiry_from_a_stale_lot_is_refused_and_changes_nothing(
         if other_credits:
             await uow.ledger.post(grant("u1", other_credits, "kept"), NOW)
         await uow.ledger.post(expiring("u1", 50, "trial", NOW - timedelta(hours=1)), NOW)
-        (stale,) = await uow.ledger.expired_lots(NOW, 10)
+        (stale,) = await uow.lots.expired_lots(NOW, 10)
         await uow.commit()
     async with backend.uow() as uow:
         await uow.ledger.post(debit("u1", 10, "d1"), NOW)  # expired lots stay spendable
@@ -376,12 +456,12 @@ async def test_an_expiry_from_a_stale_lot_is_refused_and_changes_nothing(
             await uow.ledger.post(expiry_posting(stale), NOW)
         account = await uow.ledger.account("u1")
         assert account is not None and account.balance == other_credits + 40
-        assert ("trial", 40) in remaining(await uow.ledger.open_lots("u1"))
-        (fresh,) = await uow.ledger.expired_lots(NOW, 10)
+        assert ("trial", 40) in remaining(await uow.lots.open_lots("u1"))
+        (fresh,) = await uow.lots.expired_lots(NOW, 10)
         assert await uow.ledger.post(expiry_posting(fresh), NOW) is not None
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
         account = await uow.ledger.account("u1")
     assert account is not None and account.balance == other_credits
 
@@ -398,15 +478,15 @@ async def test_expired_lots_are_the_unspent_ones_oldest_expiry_first(backend: Ba
         await uow.ledger.post(debit("u2", 10, "spends-f"), NOW)  # f expires soonest
         await uow.commit()
     async with backend.uow() as uow:
-        assert remaining(await uow.ledger.expired_lots(NOW, 10)) == [
+        assert remaining(await uow.lots.expired_lots(NOW, 10)) == [
             ("a", 10),
             ("e", 10),
             ("b", 10),
             ("now", 10),
         ]
-        assert remaining(await uow.ledger.expired_lots(NOW, 2)) == [("a", 10), ("e", 10)]
+        assert remaining(await uow.lots.expired_lots(NOW, 2)) == [("a", 10), ("e", 10)]
         with pytest.raises(ValidationFailed):
-            await uow.ledger.expired_lots(NOW, 0)
+            await uow.lots.expired_lots(NOW, 0)
 
 
 # ---- unit of work -----------------------------------------------------------------
@@ -473,6 +553,15 @@ async def test_payments_add_get_save_and_find(backend: Backend) -> None:
     assert (by_session.amount_refunded, by_session.credits_reversed) == (250, 250)
 
 
+async def test_has_purchased_counts_paid_payments_only(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("pay_1", user_id="b"))
+        assert not await uow.payments.has_purchased("b")
+        await uow.payments.save(a_payment("pay_1", user_id="b", status=PaymentStatus.REFUNDED))
+        assert await uow.payments.has_purchased("b")
+        assert not await uow.payments.has_purchased("c")
+
+
 async def test_saving_an_unknown_payment_is_not_found(backend: Backend) -> None:
     async with backend.uow() as uow:
         with pytest.raises(NotFound):
@@ -509,6 +598,72 @@ async def test_list_for_user_is_stable_newest_first(backend: Backend) -> None:
             seen += [p.id for p in page.items]
             cursor = page.next_cursor
     assert seen == ["p3", "p2", "p4", "p1", "p0"] and cursor is None
+
+
+TTL = timedelta(hours=24)
+LEASE = timedelta(minutes=5)
+
+
+async def claim(backend: Backend, now: datetime, limit: int = 10) -> set[str]:
+    async with backend.uow() as uow:
+        claimed = await uow.payments.claim_stale(now, now - TTL, now + LEASE, limit)
+        await uow.commit()
+    return {p.id for p in claimed}
+
+
+def stale_candidates() -> list[Payment]:
+    """Both kinds, every status, on both sides of each boundary (and a missing expiry)."""
+    found = []
+    for status in PaymentStatus:
+        for offset in (-1, 0, 1):
+            moved = NOW + timedelta(seconds=offset)
+            name = f"{status.value}{offset:+d}"
+            found.append(a_payment(f"cs_{name}", status=status, expires_at=moved))
+            intent = a_payment(f"pi_{name}", kind=PaymentKind.PAYMENT_INTENT, status=status)
+            found.append(replace(intent, created_at=moved - TTL, expires_at=NOW + TTL))
+        found.append(a_payment(f"cs_{status.value}_never", status=status, expires_at=None))
+    return found
+
+
+async def test_claim_stale_takes_what_the_domain_calls_stale(backend: Backend) -> None:
+    """The SQL's WHERE clause mirrors ``domain.sweep.is_stale``: both agree on every row."""
+    candidates = stale_candidates()
+    async with backend.uow() as uow:
+        for payment in candidates:
+            await uow.payments.add(payment)
+        await uow.commit()
+    expected = {p.id for p in candidates if is_stale(p, NOW, NOW - TTL)}
+    assert expected and await claim(backend, NOW, limit=len(candidates)) == expected
+
+
+async def test_a_claimed_payment_is_leased_until_its_lease_runs_out(backend: Backend) -> None:
+    async with backend.uow() as uow:
+        await uow.payments.add(a_payment("stale", expires_at=NOW))
+        await uow.payments.add(a_payment("fresh", expires_at=NOW + timedelta(hours=1)))
+        await uow.commit()
+    first = await claim(backend, NOW)
+    leased = await claim(backend, NOW + LEASE - timedelta(seconds=1))
+    released = await claim(backend, NOW + LEASE)
+    assert (first, leased, released) == ({"stale"}, set(), {"stale"})
+
+
+async def test_claims_respect_the_limit_and_a_claimed_payment_still_saves(
+    backend: Backend,
+) -> None:
+    async with backend.uow() as uow:
+        for n in range(5):
+            await uow.payments.add(a_payment(f"p{n}", expires_at=NOW))
+        await uow.commit()
+    first, second = await claim(backend, NOW, 3), await claim(backend, NOW, 3)
+    assert (len(first), len(second), first & second) == (3, 2, set())
+    async with backend.uow() as uow:
+        row = await uow.payments.get("p0", for_update=True)
+        assert row is not None and row.expire(NOW)
+        await uow.payments.save(row)
+        await uow.commit()
+    async with backend.uow() as uow:
+        saved = await uow.payments.get("p0")
+    assert saved is not None and saved.status is PaymentStatus.EXPIRED
 
 
 # ---- events and refunds -----------------------------------------------------------

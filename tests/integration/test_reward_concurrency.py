@@ -151,7 +151,7 @@ async def test_a_referrer_with_one_bonus_left_is_paid_once(
         statuses = [(await uow.referrals.get(u.id)).status for u in racing]  # type: ignore[union-attr]
         referrer_account = await uow.ledger.account(referrer.id)
         assert await uow.referrals.uses(referrer.id) == 2
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
     assert referrer_account is not None and referrer_account.balance == 2000
     assert sorted(balances) == [1000] * (buyers - 1) + [2000]
     assert statuses.count(ReferralStatus.REWARDED) == 1

@@ -125,20 +125,6 @@ async def test_take_use_stops_at_the_cap(uow: UnitOfWorkFactory) -> None:
         await work.commit()
 
 
-async def test_has_purchased_counts_paid_payments_only(uow: UnitOfWorkFactory) -> None:
-    await add_user(uow, "b")
-    pending = Payment(
-        "pay_1", "b", PaymentKind.CHECKOUT, 1000, "usd", 1000, PaymentStatus.PENDING, NOW
-    )
-    async with uow() as work:
-        await work.referrals.lock_account("b")
-        await work.payments.add(pending)
-        assert not await work.referrals.has_purchased("b")
-        await work.payments.save(replace(pending, status=PaymentStatus.REFUNDED))
-        assert await work.referrals.has_purchased("b")
-        assert not await work.referrals.has_purchased("c")
-
-
 async def test_tally_groups_a_referrers_referrals(uow: UnitOfWorkFactory) -> None:
     async with uow() as work:
         for n, status in enumerate(["pending", "rewarded", "rewarded", "capped"]):

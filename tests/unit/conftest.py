@@ -318,7 +318,7 @@ class App:
 
     async def mismatches(self) -> list[object]:
         async with self.store.uow() as uow:
-            return list(await uow.ledger.verify())
+            return list(await uow.audit.verify())
 
     def gateway_sessions(self) -> int:
         """How many Checkout Sessions exist at the gateway (the fake's own records)."""

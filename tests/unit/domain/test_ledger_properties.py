@@ -65,7 +65,7 @@ class Op:
         if self.action in ("grant", "expiring"):
             expires_at = NOW + timedelta(hours=self.hours) if self.action == "expiring" else None
             return Posting(self.user_id, self.credits, kind, "test", self.key, self.key, expires_at)
-        lot = await uow.ledger.lot_for_key(self.target) if self.action == "reversal" else None
+        lot = await uow.lots.lot_for_key(self.target) if self.action == "reversal" else None
         lot_id = None if lot is None else lot.entry_id
         return Posting(
             self.user_id, -self.credits, kind, "test", self.key, self.key, lot_entry_id=lot_id
@@ -109,7 +109,7 @@ class Effect:
 
 async def _step(uow: UnitOfWork, op: Op, model: Model) -> Effect:
     if op.action == "expire":
-        effect = Effect(expired=list(await uow.ledger.expired_lots(NOW, EXPIRY_BATCH)))
+        effect = Effect(expired=list(await uow.lots.expired_lots(NOW, EXPIRY_BATCH)))
         for lot in effect.expired:
             assert lot.expires_at is not None and lot.expires_at <= NOW and lot.remaining > 0
             entry = await uow.ledger.post(expiry_posting(lot), NOW)
@@ -154,7 +154,7 @@ async def run_ledger_ops(uow_factory: UnitOfWorkFactory, operations: list[Op]) -
 
 async def _check(uow_factory: UnitOfWorkFactory, model: Model) -> None:
     async with uow_factory() as uow:
-        assert await uow.ledger.verify() == []
+        assert await uow.audit.verify() == []
         keys: list[str] = []
         for user_id in USERS:
             account = await uow.ledger.account(user_id)
@@ -167,7 +167,7 @@ async def _check(uow_factory: UnitOfWorkFactory, model: Model) -> None:
                 assert entry.balance_after == running
                 if entry.kind is EntryKind.USAGE_DEBIT:
                     assert entry.balance_after >= 0
-            unspent = sum(lot.remaining for lot in await uow.ledger.open_lots(user_id))
+            unspent = sum(lot.remaining for lot in await uow.lots.open_lots(user_id))
             assert unspent == max(account.balance, 0)
             await _check_lots(uow, mine)
             keys += [entry.idempotency_key for entry in mine]
@@ -183,7 +183,7 @@ async def _check_lots(uow: UnitOfWork, entries: list[LedgerEntry]) -> None:
     for entry in entries:
         if entry.credits > 0:
             continue
-        allocations = await uow.ledger.allocations(entry.id)
+        allocations = await uow.lots.allocations(entry.id)
         total = sum(credits for _, credits in allocations)
         assert total <= -entry.credits
         assert entry.kind in MAY_GO_NEGATIVE or total == -entry.credits
@@ -194,7 +194,7 @@ async def _check_lots(uow: UnitOfWork, entries: list[LedgerEntry]) -> None:
             assert [lot_id for lot_id, _ in allocations] == [int(entry.reference_id)]
             expired.add(int(entry.reference_id))
     for grant in grants.values():
-        lot = await uow.ledger.lot_for_key(grant.idempotency_key)
+        lot = await uow.lots.lot_for_key(grant.idempotency_key)
         assert lot is not None and (lot.entry_id, lot.user_id) == (grant.id, grant.user_id)
         start = grant_remaining(grant.credits, grant.balance_after)
         assert lot.remaining == start - taken[grant.id] >= 0

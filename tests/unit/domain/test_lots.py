@@ -9,8 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import LotChanged, ValidationFailed
-from domain.ledger import Allocation, EntryKind, Lot, Posting, expiry_posting, refund_posting
-from domain.lots import allocate, consume, consumption_order, grant_remaining
+from domain.ledger import (
+    Account,
+    Allocation,
+    EntryKind,
+    Lot,
+    Posting,
+    expiry_posting,
+    refund_posting,
+)
+from domain.lots import allocate, consume, consumption_order, covers, grant_remaining
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -60,6 +68,34 @@ def test_a_grant_repays_debt_before_it_becomes_spendable() -> None:
     assert grant_remaining(100, balance_after=250) == 100
     assert grant_remaining(100, balance_after=60) == 60  # repaid 40 of debt
     assert grant_remaining(100, balance_after=-5) == 0  # all of it went to debt
+
+
+def posting(credits: int, kind: EntryKind = EntryKind.USAGE_DEBIT) -> Posting:
+    return Posting("u1", credits, kind, "test", "r", "k")
+
+
+@pytest.mark.parametrize(
+    ("balance", "held", "debit", "covered"),
+    [
+        (100, 0, 100, True),  # down to zero
+        (100, 0, 101, False),
+        (100, 30, 70, True),  # held credits are not available
+        (100, 30, 71, False),
+        (-40, 0, 1, False),  # a debt covers nothing
+    ],
+)
+def test_a_debit_is_covered_by_the_available_balance_only(
+    balance: int, held: int, debit: int, covered: bool
+) -> None:
+    assert covers(Account("u1", balance, held), posting(-debit)) is covered
+
+
+def test_grants_and_reversals_need_no_cover() -> None:
+    """A grant only adds; reversing credits already spent is recorded as debt."""
+    empty = Account("u1", -40, 10)
+    assert covers(empty, posting(5, EntryKind.COUPON))
+    assert covers(empty, posting(-500, EntryKind.REFUND_REVERSAL))
+    assert not covers(empty, posting(-500, EntryKind.USAGE_DEBIT))
 
 
 @pytest.mark.parametrize(

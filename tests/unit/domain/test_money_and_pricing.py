@@ -2,7 +2,13 @@ from types import MappingProxyType
 
 import pytest
 
-from domain.credits import CreditPackage, CreditRate, PricingPolicy, credits_as_usd
+from domain.credits import (
+    CreditPackage,
+    CreditRate,
+    PricingPolicy,
+    credits_as_usd,
+    package_discount,
+)
 from domain.errors import (
     AmountOutOfRange,
     PackageAmountMismatch,
@@ -66,6 +72,29 @@ def test_packages_price_from_server_config_only() -> None:
         POLICY.price_order(None, None, "nope")
     with pytest.raises(ValidationFailed):
         POLICY.price_order(None, "usd", None)
+
+
+@pytest.mark.parametrize(
+    ("credits", "price", "discount"),
+    [
+        (5500, Money(5000, "usd"), 9),  # saves 500 of 5500 cents: 9.09% rounds to 9
+        (12000, Money(10000, "usd"), 17),
+        (1000, Money(1000, "usd"), 0),  # face value: no saving
+        (1000, Money(1200, "usd"), 0),  # dearer than face value: no negative discount
+        (5500, Money(5000, "eur"), 0),  # no fixed rate to compare another currency with
+        (3, Money(1, "usd"), 67),
+    ],
+)
+def test_a_package_discount_is_its_saving_against_face_value(
+    credits: int, price: Money, discount: int
+) -> None:
+    assert package_discount(credits, price) == discount
+
+
+@pytest.mark.parametrize(("credits", "amount"), [(0, 100), (-5, 100), (100, 0)])
+def test_a_package_needs_positive_credits_and_price(credits: int, amount: int) -> None:
+    with pytest.raises(ValidationFailed, match="positive credits and amount"):
+        CreditPackage("p", "P", credits, Money(amount, "usd"))
 
 
 def test_redirects_stay_on_frontend_origin() -> None:

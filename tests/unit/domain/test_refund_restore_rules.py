@@ -61,14 +61,6 @@ def test_standing_refunds_covering_the_whole_amount_keep_it_refunded() -> None:
     assert (p.status, p.amount_refunded, p.credits_reversed) == (PaymentStatus.REFUNDED, 1000, 1000)
 
 
-def test_a_disputed_payment_stays_disputed() -> None:
-    p = paid()
-    p.record_refund(400, NOW)
-    p.status = PaymentStatus.DISPUTED
-    assert p.restore_refund(0, NOW) == 400
-    assert (p.status, p.amount_refunded) == (PaymentStatus.DISPUTED, 0)
-
-
 def test_an_unpaid_payment_has_nothing_to_restore() -> None:
     p = paid()
     p.status = PaymentStatus.PENDING

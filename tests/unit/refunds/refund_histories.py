@@ -24,7 +24,7 @@ async def open_lots(app: App, user_id: str) -> list[object]:
     """The user's lots with credits left: (kind, remaining, expires_at), in spending order."""
     async with app.store.uow() as uow:
         return [
-            (lot.kind, lot.remaining, lot.expires_at) for lot in await uow.ledger.open_lots(user_id)
+            (lot.kind, lot.remaining, lot.expires_at) for lot in await uow.lots.open_lots(user_id)
         ]
 
 

@@ -123,8 +123,7 @@ async def test_restored_credits_repay_the_refunds_debt_first_and_the_rest_is_spe
     assert app.balance(payment.user_id) == 700
     async with app.store.uow() as uow:
         lots = {
-            lot.idempotency_key: lot.remaining
-            for lot in await uow.ledger.open_lots(payment.user_id)
+            lot.idempotency_key: lot.remaining for lot in await uow.lots.open_lots(payment.user_id)
         }
         # The 700 the reversal took from the purchase's lot go back to it; its 300 of
         # debt repaid the debt.

@@ -41,7 +41,7 @@ async def test_a_refund_takes_back_the_refunded_purchases_unspent_credits_first(
         assert await apply_refunds(uow, payment, [refund], NOW) == {"re_1": 400}
         await uow.commit()
     async with store.uow() as uow:
-        lots = {lot.idempotency_key: lot.remaining for lot in await uow.ledger.open_lots("u1")}
+        lots = {lot.idempotency_key: lot.remaining for lot in await uow.lots.open_lots("u1")}
         account = await uow.ledger.account("u1")
     assert lots == {"trial:u1": 300, "purchase:pay_1": 1000, "purchase:pay_2": 600}
     assert account is not None and account.balance == 1900

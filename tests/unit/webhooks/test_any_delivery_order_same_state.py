@@ -211,7 +211,7 @@ async def _check(
     assert _final_state(app.store.state) == canonical
 
     async with app.store.uow() as uow:
-        assert list(await uow.ledger.verify()) == []
+        assert list(await uow.audit.verify()) == []
     assert set(app.store.state.events) == {e.event_id for e in produced}
     for payment in app.store.state.payments.values():
         purchases = [
