@@ -29,7 +29,7 @@ from datetime import datetime
 
 from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from application.ports import UnitOfWork
-from domain.ledger import Allocation, refund_key, refund_restore_posting
+from domain.ledger import Allocation, purchase_key, refund_key, refund_restore_posting
 from domain.lots import split_lapsed
 from domain.payment import Payment
 
@@ -79,11 +79,21 @@ async def restore_failed_refund(
 async def _taken_back(
     uow: UnitOfWork, payment: Payment, refund_id: str, now: datetime
 ) -> tuple[tuple[Allocation, ...], int]:
-    """The lots the refund's reversal took credits from that are still alive, and the
-    credits it took from lots that have expired since."""
+    """The lots to give the credits back to, and the credits taken from lots that have
+    expired since.
+
+    First the lots the refund's reversal took from (still alive), then the purchase's
+    own lot with whatever room it has: rounding on cumulative totals may restore a
+    credit more than this reversal took, and restored credits belong to the purchase.
+    """
     reversal = await uow.audit.find_entry(refund_key(payment.id, refund_id))
-    if reversal is None:
-        return (), 0
-    taken = await uow.lots.allocations(reversal.id)
-    lots = await uow.lots.lots([allocation.lot_entry_id for allocation in taken])
-    return split_lapsed(taken, lots, now)
+    taken = [] if reversal is None else list(await uow.lots.allocations(reversal.id))
+    alive, lapsed = split_lapsed(taken, await uow.lots.lots([a.lot_entry_id for a in taken]), now)
+    purchase = await uow.lots.lot_for_key(purchase_key(payment.id))
+    if purchase is None:
+        return alive, lapsed
+    refilled = sum(a.credits for a in alive if a.lot_entry_id == purchase.entry_id)
+    room = purchase.credits - purchase.remaining - refilled
+    if room <= 0:
+        return alive, lapsed
+    return (Allocation(purchase.entry_id, room), *alive), lapsed
