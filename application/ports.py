@@ -12,19 +12,10 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from application.credits.ports import LedgerRepository, LotRepository
-from application.gateway import (
-    CheckoutCreated,
-    CheckoutRequest,
-    CheckoutState,
-    GatewayEvent,
-    GatewayRefund,
-    PaymentIntentRequest,
-    PaymentIntentState,
-    RefundRequest,
-    RefundStatus,
-)
 from application.reconciliation.ports import LedgerAudit
+from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.webhooks.events import GatewayEvent
 from domain.payment import Payment
 from domain.user import ApiKey, User
 
@@ -34,48 +25,6 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
-
-
-@runtime_checkable
-class PaymentGateway(Protocol):
-    """A payment provider. Every create call carries our idempotency key."""
-
-    name: str
-
-    async def create_checkout(self, request: CheckoutRequest) -> CheckoutCreated: ...
-
-    async def get_checkout(self, session_id: str) -> CheckoutState: ...
-
-    async def create_payment_intent(self, request: PaymentIntentRequest) -> PaymentIntentState: ...
-
-    async def get_payment_intent(self, intent_id: str) -> PaymentIntentState: ...
-
-    async def refund(self, request: RefundRequest) -> GatewayRefund: ...
-
-    async def list_refunds(self, payment_intent_id: str) -> Sequence[GatewayRefund]: ...
-
-    async def expire_checkout(self, session_id: str) -> CheckoutState: ...
-
-    async def cancel_payment_intent(self, intent_id: str) -> PaymentIntentState: ...
-
-    async def list_events(self, created_after: datetime) -> Sequence[GatewayEvent]:
-        """Events the gateway kept since ``created_after``, oldest first (reconciliation)."""
-        ...
-
-    def parse_event(self, payload: bytes, signature: str | None) -> GatewayEvent:
-        """Verify the signature over the raw body and translate the event.
-
-        Raises ``InvalidSignature`` or ``MalformedEvent``.
-        """
-        ...
-
-
-class InvalidSignature(Exception):
-    code = "invalid_signature"
-
-
-class MalformedEvent(Exception):
-    code = "malformed_event"
 
 
 T = TypeVar("T")

@@ -42,7 +42,7 @@ from adapters.sqlalchemy.migrate import upgrade
 from adapters.sqlalchemy.tables import accounts, payments, processed_events
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.gateway import CheckoutRequest
+from application.purchases.gateway import CheckoutRequest
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from entrypoints.container import InProcessDelivery
 

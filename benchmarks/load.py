@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from adapters.stripe.events import sign_payload
+from adapters.stripe.signatures import sign_payload
 from benchmarks.fixtures import AMOUNT, CURRENCY, event_id, intent_id, owner, payment_id
 
 WEBHOOK_PATH = "/api/stripe/webhook"

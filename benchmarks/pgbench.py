@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import event
 
 from adapters.clock import FixedClock
-from adapters.stripe.events import sign_payload
+from adapters.stripe.signatures import sign_payload
 from application.webhooks.receive_webhook import receive_webhook
 from benchmarks.fixtures import CANARY, CANARY_USER, BenchDatabase, BenchmarkFailed
 from benchmarks.load import Stats, succeeded_event, summarise

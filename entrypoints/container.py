@@ -17,14 +17,10 @@ from adapters.sandbox.gateway import SandboxGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 from adapters.stripe.client import StripeGateway
-from application.ports import (
-    Clock,
-    InvalidSignature,
-    MalformedEvent,
-    PaymentGateway,
-    UnitOfWorkFactory,
-)
-from application.webhooks.handle_gateway_event import EventNotReady
+from application.gateway import PaymentGateway
+from application.ports import Clock, UnitOfWorkFactory
+from application.webhooks.gateway import InvalidSignature, MalformedEvent
+from application.webhooks.handling import EventNotReady
 from application.webhooks.receive_webhook import receive_webhook
 from entrypoints.settings import Settings
 

@@ -1,8 +1,9 @@
 """Database fixtures shared by every test tier.
 
 - ``pg_server_url`` (session): a PostgreSQL server: ``TEST_DATABASE_URL``, else a
-  testcontainers PostgreSQL (Docker), else skipped — or failed when ``CI=true``,
-  because PostgreSQL tests must never be silently skipped in CI.
+  testcontainers PostgreSQL (Docker), else an embedded PostgreSQL (see
+  ``tests.pg_servers``); skipped only when none can be had — or failed when
+  ``CI=true``, because PostgreSQL tests must never be silently skipped in CI.
 - ``new_pg_database`` (session): a factory of fresh, empty, uniquely named databases
   on that server; all are dropped when the session ends.
 - ``pg_url`` (session): one fresh database migrated to head, shared by the session.
@@ -11,6 +12,8 @@
   migrated once per session).
 - ``db_url``: parametrised over ``sqlite`` and ``postgres`` (marked ``postgres``): a
   migrated, empty database. ``engine``: ``make_engine(db_url)``, disposed afterwards.
+
+The terminal summary says which PostgreSQL served and what was skipped, and why.
 
 Setup work runs in a helper thread with its own event loop, so these fixtures may be
 requested from sync and async code alike.
@@ -22,6 +25,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,8 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.migrate import upgrade
 from adapters.sqlalchemy.tables import metadata
+from tests.pg_servers import NoServer, start_server
 
 T = TypeVar("T")
+POSTGRES_SERVED = pytest.StashKey[str]()
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -50,24 +56,34 @@ def sqlite_url_for(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
+def pg_server_url(pytestconfig: pytest.Config) -> Iterator[str]:
     try:
-        from testcontainers.community.postgres import PostgresContainer
-
-        container = PostgresContainer("postgres:15-alpine", driver="asyncpg").start()
-    except Exception as exc:
-        message = f"no PostgreSQL: set TEST_DATABASE_URL or run Docker ({exc})"
+        server = start_server()
+    except NoServer as exc:
+        pytestconfig.stash[POSTGRES_SERVED] = f"none ({exc})"
+        message = f"no PostgreSQL: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+    pytestconfig.stash[POSTGRES_SERVED] = server.description
     try:
-        yield container.get_connection_url()
+        yield server.url
     finally:
-        container.stop()
+        server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Which PostgreSQL served, and every skip grouped by its reason."""
+    served = config.stash.get(POSTGRES_SERVED, "not used by the selected tests")
+    terminalreporter.write_line(f"PostgreSQL: {served}")
+    reasons = Counter(_skip_reason(report) for report in terminalreporter.stats.get("skipped", []))
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"{count} skipped: {reason}")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    message = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    return f"{report.location[0]}: {str(message).removeprefix('Skipped: ')}"
 
 
 async def _admin(server_url: str, statement: str) -> None:

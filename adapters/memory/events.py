@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.state import MemoryState, ProcessedEvent, RefundRecord, utc
-from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
 from application.ports import RecordedRefund
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
 
 
 class MemoryEventLog:

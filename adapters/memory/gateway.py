@@ -17,16 +17,15 @@ from adapters.sandbox.events import build_event
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.records import SandboxEvent
 from adapters.sandbox.webhooks import Deliver, DeliveryMode
-from application.gateway import (
+from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
-    GatewayEvent,
-    GatewayRefund,
     PaymentIntentRequest,
     PaymentIntentState,
-    RefundRequest,
 )
+from application.refunds.gateway import GatewayRefund, RefundRequest
+from application.webhooks.events import GatewayEvent
 from domain.errors import GatewayUnavailable
 
 T = TypeVar("T")
@@ -46,8 +45,6 @@ def _wall_clock() -> datetime:
 
 
 class MemoryGateway(SandboxGateway):
-    name = "memory"
-
     def __init__(
         self,
         now: Callable[[], datetime] = _wall_clock,

@@ -13,7 +13,7 @@ from adapters.sandbox.cards import AUTHENTICATION_FAILED, CardError, CardOutcome
 from adapters.sandbox.merchant import check_open, check_standalone, expire
 from adapters.sandbox.records import IntentRecord, Outcome, SandboxEvent, SessionRecord, new_id
 from adapters.sandbox.state import SandboxState
-from application.gateway import CheckoutStatus, IntentStatus
+from application.purchases.gateway import CheckoutStatus, IntentStatus
 from domain.errors import GatewayRejected
 
 _CONFIRMABLE = frozenset(

@@ -19,7 +19,7 @@ from adapters.sandbox.records import (
     new_id,
 )
 from adapters.stripe.client import PINNED_API_VERSION
-from application.gateway import CheckoutStatus
+from application.purchases.gateway import CheckoutStatus
 
 
 def session_object(session: SessionRecord) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``SandboxGateway``: a ``PaymentGateway`` that behaves like Stripe, inside the process.
+"""``SandboxGateway``: a payment gateway that behaves like Stripe, inside the process.
 
 The default gateway without a Stripe key: development and staging get real Checkout
 URLs (a local test page), Stripe's test cards and Stripe-shaped, signed webhooks through
@@ -24,22 +24,19 @@ from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.records import CheckoutDetails, Outcome
 from adapters.sandbox.state import SandboxState
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
-from application.gateway import (
+from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
-    GatewayEvent,
-    GatewayRefund,
     PaymentIntentRequest,
     PaymentIntentState,
-    RefundRequest,
 )
+from application.refunds.gateway import GatewayRefund, RefundRequest
+from application.webhooks.events import GatewayEvent
 from domain.errors import NotFound
 
 
 class SandboxGateway:
-    name = "sandbox"
-
     def __init__(
         self,
         webhook_secrets: Sequence[str],

@@ -11,7 +11,8 @@ from adapters.sandbox import events
 from adapters.sandbox.records import IntentRecord, Outcome, RefundRecord, SessionRecord, new_id
 from adapters.sandbox.state import SandboxState, string_map, timestamp
 from adapters.stripe import params as stripe_params
-from application.gateway import CheckoutStatus, IntentStatus, RefundRequest
+from application.purchases.gateway import CheckoutStatus, IntentStatus
+from application.refunds.gateway import RefundRequest
 from domain.errors import GatewayRejected
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from adapters.sandbox.cards import TEST_CARDS
 from adapters.sandbox.records import CheckoutDetails
-from application.gateway import CheckoutStatus
+from application.purchases.gateway import CheckoutStatus
 from domain.money import format_minor, minor_unit_exponent
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}

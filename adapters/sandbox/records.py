@@ -17,15 +17,14 @@ import msgspec
 
 from adapters.sandbox.cards import CardError
 from adapters.stripe.events import translate_event
-from application.gateway import (
+from application.purchases.gateway import (
     CheckoutState,
     CheckoutStatus,
-    GatewayEvent,
-    GatewayRefund,
     IntentStatus,
     PaymentIntentState,
-    RefundStatus,
 )
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
 
 _ALPHABET = string.ascii_letters + string.digits
 

@@ -22,7 +22,7 @@ from adapters.sandbox.records import (
     new_id,
 )
 from adapters.stripe import params as stripe_params
-from application.gateway import CheckoutRequest, PaymentIntentRequest
+from application.purchases.gateway import CheckoutRequest, PaymentIntentRequest
 from domain.errors import GatewayRejected, IdempotencyKeyReused, NotFound
 
 # Stripe's bounds for a Checkout Session's ``expires_at``, counted from its creation.

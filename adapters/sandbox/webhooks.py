@@ -15,17 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import msgspec
-
 from adapters.sandbox.records import SandboxEvent
-from adapters.stripe.events import (
-    SIGNATURE_TOLERANCE_SECONDS,
-    sign_payload,
-    translate_event,
-    verify_signature,
-)
-from application.gateway import GatewayEvent
-from application.ports import InvalidSignature, MalformedEvent
+from adapters.stripe.events import decode_event
+from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, sign_payload, verify_signature
+from application.webhooks.events import GatewayEvent
+from application.webhooks.gateway import InvalidSignature
 
 Deliver = Callable[[bytes, str], Awaitable[int]]
 DeliveryMode = Literal["now", "never"]
@@ -100,11 +94,7 @@ def parse_signed_event(
     assert header is not None
     if _signed_at(header) < now.timestamp() - SIGNATURE_TOLERANCE_SECONDS:
         raise InvalidSignature("the signature's timestamp is outside the tolerance")
-    try:
-        raw = msgspec.json.decode(payload)
-    except msgspec.DecodeError as exc:
-        raise MalformedEvent("body is not JSON") from exc
-    return translate_event(raw)
+    return decode_event(payload)
 
 
 def _signed_at(header: str) -> int:

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
 from adapters.sqlalchemy.tables import processed_events, refunds
-from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
 from application.ports import RecordedRefund
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
 
 _RECORDED = (
     refunds.c.refund_id,

@@ -1,4 +1,4 @@
-"""``PaymentGateway`` on Stripe, through the official SDK's ``StripeClient``.
+"""The payment gateway on Stripe, through the official SDK's ``StripeClient``.
 
 A thin wrapper: requests are translated in ``params``, Stripe objects in ``mapping``,
 SDK errors in ``errors`` and webhook bodies in ``events``. Only the ``v1`` namespace
@@ -15,16 +15,15 @@ import stripe
 
 from adapters.stripe import events, mapping, params
 from adapters.stripe.errors import translated_errors
-from application.gateway import (
+from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
-    GatewayEvent,
-    GatewayRefund,
     PaymentIntentRequest,
     PaymentIntentState,
-    RefundRequest,
 )
+from application.refunds.gateway import GatewayRefund, RefundRequest
+from application.webhooks.events import GatewayEvent
 
 PINNED_API_VERSION = "2026-10-28.endive"
 MAX_NETWORK_RETRIES = 2
@@ -37,8 +36,6 @@ class StripeGateway:
 
     The SDK retries connection failures, 409s and 5xx itself (with the same key).
     """
-
-    name = "stripe"
 
     def __init__(
         self, secret_key: str, webhook_secrets: Sequence[str], api_base: str | None = None

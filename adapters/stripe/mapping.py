@@ -10,16 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
-from application.gateway import (
+from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
     CheckoutStatus,
-    GatewayRefund,
     IntentStatus,
     PaymentIntentState,
-    RefundStatus,
 )
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.gateway import MalformedEvent
 from domain.errors import GatewayRejected
 
 
@@ -74,18 +74,22 @@ def intent_failure_reason(intent: Mapping[str, Any]) -> str | None:
 
 
 def gateway_refund(refund: Mapping[str, Any]) -> GatewayRefund:
+    """A refund object, answered by the API or named in an event."""
+    refund_id, amount = text(refund.get("id")), integer(refund.get("amount"))
+    if refund_id is None or amount is None:
+        raise MalformedEvent("refund needs an id and an amount")
     return GatewayRefund(
-        refund_id=str(refund["id"]),
+        refund_id=refund_id,
         payment_intent_id=object_id(refund.get("payment_intent")),
-        amount=int(refund["amount"]),
-        currency=str(refund["currency"]),
-        status=_refund_status(refund.get("status")),
+        amount=amount,
+        currency=text(refund.get("currency")) or "",
+        status=_refund_status(refund.get("status") or "succeeded"),
     )
 
 
 def _refund_status(value: Any) -> RefundStatus:
-    """A status this code does not know changes nothing (neither reverses nor restores),
-    as in ``events.py``."""
+    """An unknown status neither reverses nor restores: ``failed`` would give reversed
+    credits back, and record a never-seen refund as failed so its success is ignored."""
     try:
         return RefundStatus(value)
     except ValueError:

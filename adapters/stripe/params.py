@@ -12,7 +12,8 @@ from typing import Literal
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 from stripe.params.checkout import SessionCreateParams
 
-from application.gateway import CheckoutRequest, PaymentIntentRequest, RefundRequest
+from application.purchases.gateway import CheckoutRequest, PaymentIntentRequest
+from application.refunds.gateway import RefundRequest
 
 StripeRefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
 # Stripe rejects any other refund reason; ours are kept in metadata instead.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.gateway import CheckoutRequest
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.gateway import CheckoutGateway, CheckoutRequest
 from application.purchases.orders import Order, fingerprint, open_payment
 from domain.credits import PricingPolicy
 from domain.errors import NotFound
@@ -46,7 +46,7 @@ async def create_checkout_session(
     command: CreateCheckoutSession,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: CheckoutGateway,
     clock: Clock,
     settings: CheckoutSettings,
 ) -> CheckoutSessionCreated:
@@ -83,7 +83,7 @@ async def _attach_session(
     success_url: str,
     cancel_url: str,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: CheckoutGateway,
 ) -> Payment:
     assert payment.expires_at is not None
     created = await gateway.create_checkout(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from application.gateway import PaymentIntentRequest
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.gateway import IntentGateway, PaymentIntentRequest
 from application.purchases.orders import Order, fingerprint, open_payment
 from domain.credits import PricingPolicy
 from domain.errors import NotFound
@@ -28,7 +28,7 @@ async def create_payment_intent(
     order: Order,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: IntentGateway,
     clock: Clock,
     pricing: PricingPolicy,
     expires_in: timedelta,

@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.gateway import CheckoutStatus, IntentStatus
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.fulfil_payment import fulfil
+from application.purchases.gateway import (
+    CheckoutGateway,
+    CheckoutStatus,
+    IntentGateway,
+    IntentStatus,
+)
 from domain.errors import NotFound
 from domain.payment import OPEN, Payment
 
@@ -49,7 +54,7 @@ async def sync_checkout_session(
     user_id: str,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: CheckoutGateway,
     clock: Clock,
 ) -> PaymentView:
     payment = await _owned(uow_factory, user_id, session_id=session_id)
@@ -74,7 +79,7 @@ async def sync_payment_intent(
     user_id: str,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: IntentGateway,
     clock: Clock,
 ) -> PaymentView:
     payment = await _owned(uow_factory, user_id, intent_id=intent_id)

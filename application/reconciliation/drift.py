@@ -13,16 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from application.batch import JobReport
-from application.gateway import REVERSING_REFUND_STATUSES, EventKind, GatewayEvent, GatewayRefund
-from application.ports import PaymentGateway, UnitOfWorkFactory
-from application.webhooks.handle_gateway_event import find_payment
+from application.ports import UnitOfWorkFactory
+from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund, RefundGateway
+from application.webhooks.events import (
+    CheckoutCompleted,
+    GatewayEvent,
+    PaymentRef,
+    PaymentSucceeded,
+    RefundsReported,
+)
+from application.webhooks.payment_lookup import find_payment
 from domain.ledger import purchase_key
 from domain.payment import Payment
 
 CHUNK = 100
-PAID_KINDS = frozenset(
-    {EventKind.CHECKOUT_COMPLETED, EventKind.CHECKOUT_ASYNC_SUCCEEDED, EventKind.PAYMENT_SUCCEEDED}
-)
 
 
 class DriftKind(enum.StrEnum):
@@ -59,26 +63,34 @@ class GatewayView:
     refunded: set[str] = field(default_factory=set)
 
 
-def _relevant(event: GatewayEvent) -> bool:
-    return (event.kind in PAID_KINDS and event.paid) or event.kind is EventKind.REFUNDED
+def _reported(event: GatewayEvent) -> tuple[PaymentRef, PaidAtGateway | None] | None:
+    """The payment a paid or refund event names, and for a paid one what was paid."""
+    match event:
+        case RefundsReported():
+            return event.payment, None
+        case CheckoutCompleted(paid=False):
+            return None
+        case PaymentSucceeded() | CheckoutCompleted():
+            paid = PaidAtGateway(event.amount, event.currency, event.payment.intent_id)
+            return event.payment, paid
+    return None
 
 
 async def gateway_view(
     events: Sequence[GatewayEvent], uow_factory: UnitOfWorkFactory
 ) -> GatewayView:
-    """Match events to payments exactly as the webhook handler does."""
+    """Match events to payments exactly as the webhook handlers do."""
     view = GatewayView()
-    relevant = [event for event in events if _relevant(event)]
+    relevant = [reported for event in events if (reported := _reported(event)) is not None]
     for start in range(0, len(relevant), CHUNK):
         async with uow_factory() as uow:
-            for event in relevant[start : start + CHUNK]:
-                payment = await find_payment(uow, event)
+            for ref, paid in relevant[start : start + CHUNK]:
+                payment = await find_payment(uow, ref)
                 if payment is None:
                     continue  # another app's object: the handler ignored it too
-                if event.kind is EventKind.REFUNDED:
+                if paid is None:
                     view.refunded.add(payment.id)
                 else:
-                    paid = PaidAtGateway(event.amount, event.currency, event.payment_intent_id)
                     view.paid[payment.id] = paid
     return view
 
@@ -115,7 +127,7 @@ def _grant_drift(payment: Payment, paid: PaidAtGateway, granted: int | None) -> 
 async def refund_drift(
     view: GatewayView,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: RefundGateway,
     report: JobReport,
 ) -> list[Drift]:
     """Every refund the gateway made must be reversed once, and the totals agree.

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from application.batch import BatchControl, JobReport, bounded
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.gateway import PurchaseGateway
 from application.reconciliation.settle_stale_payment import SOURCE, Settled, StalePaymentSettler
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class SweepPolicy:
 async def expire_stale_sessions(
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: PurchaseGateway,
     clock: Clock,
     policy: SweepPolicy,
     control: BatchControl,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.batch import JobReport
-from application.gateway import IntentStatus
-from application.ports import PaymentGateway, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
+from application.purchases.gateway import IntentStatus, PurchaseGateway
 from application.reconciliation.drift import CHUNK, Drift, DriftKind, GatewayView
 from domain.ledger import EntryKind, LedgerEntry
 from domain.payment import Payment, PaymentKind
@@ -21,7 +21,7 @@ async def extra_grants(
     view: GatewayView,
     since: datetime,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: PurchaseGateway,
     report: JobReport,
 ) -> list[Drift]:
     found: list[Drift] = []
@@ -53,7 +53,7 @@ def _extra(entry: LedgerEntry, payment: Payment | None) -> Drift:
     return Drift(DriftKind.EXTRA_GRANT, entry.reference_id, detail)
 
 
-async def _paid_at_gateway(payment: Payment, gateway: PaymentGateway) -> bool:
+async def _paid_at_gateway(payment: Payment, gateway: PurchaseGateway) -> bool:
     if payment.kind is PaymentKind.CHECKOUT and payment.stripe_session_id:
         return (await gateway.get_checkout(payment.stripe_session_id)).paid
     if payment.stripe_payment_intent_id:

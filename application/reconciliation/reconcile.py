@@ -14,18 +14,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from application.batch import BatchControl, JobReport, NoControl
-from application.gateway import GatewayEvent
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.gateway import CheckoutGateway
 from application.reconciliation.drift import Drift, gateway_view, grant_drift, refund_drift
 from application.reconciliation.extra_grants import extra_grants
 from application.reconciliation.repair_drift import repair
-from application.webhooks.handle_gateway_event import (
-    EventNotReady,
-    EventOutcome,
-    handle_gateway_event,
-)
+from application.webhooks.events import GatewayEvent
+from application.webhooks.gateway import WebhookGateway
+from application.webhooks.handle_gateway_event import handle_gateway_event
+from application.webhooks.handling import EventNotReady, EventOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ _COUNTED_AS = {
 }
 
 
+class ReconcileGateway(WebhookGateway, CheckoutGateway, Protocol):
+    """The window's events, replayed as webhooks are, then each payment asked about."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcilePolicy:
     since: timedelta
@@ -51,14 +55,14 @@ class ReconcilePolicy:
 @dataclass(frozen=True, slots=True)
 class _Ports:
     uow_factory: UnitOfWorkFactory
-    gateway: PaymentGateway
+    gateway: ReconcileGateway
     clock: Clock
 
 
 async def reconcile(
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: ReconcileGateway,
     clock: Clock,
     policy: ReconcilePolicy,
     control: BatchControl,

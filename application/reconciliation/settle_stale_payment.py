@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import enum
 
-from application.gateway import CheckoutState, CheckoutStatus, IntentStatus, PaymentIntentState
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.gateway import (
+    CheckoutState,
+    CheckoutStatus,
+    IntentStatus,
+    PaymentIntentState,
+    PurchaseGateway,
+)
 from application.purchases.sync_payment import apply_gateway_state
 from domain.errors import DomainError, GatewayRejected
 from domain.payment import Payment, PaymentKind, PaymentStatus
@@ -41,7 +47,7 @@ class AmountMismatch(DomainError):
 
 
 class StalePaymentSettler:
-    def __init__(self, uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, clock: Clock):
+    def __init__(self, uow_factory: UnitOfWorkFactory, gateway: PurchaseGateway, clock: Clock):
         self._uow_factory = uow_factory
         self._gateway = gateway
         self._clock = clock

@@ -17,13 +17,13 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from application.gateway import (
+from application.ports import UnitOfWork
+from application.refunds.gateway import (
     FAILED_REFUND_STATUSES,
     REVERSING_REFUND_STATUSES,
     GatewayRefund,
     RefundStatus,
 )
-from application.ports import UnitOfWork
 from application.refunds.restore_refund import restore_failed_refund
 from application.rewards.purchase_rewards import on_refunds_changed
 from domain.ledger import purchase_key, refund_posting

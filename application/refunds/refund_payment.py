@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.gateway import RefundRequest
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWorkFactory
 from application.refunds.apply_refund import apply_refunds
+from application.refunds.gateway import RefundGateway, RefundRequest
 from domain.errors import NotFound, RefundNotAllowed
 
 
@@ -38,7 +38,7 @@ async def refund_payment(
     command: RefundPayment,
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: PaymentGateway,
+    gateway: RefundGateway,
     clock: Clock,
 ) -> RefundResult:
     async with uow_factory() as uow:

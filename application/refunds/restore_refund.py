@@ -27,8 +27,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from application.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from application.ports import UnitOfWork
+from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from domain.ledger import Allocation, purchase_key, refund_key, refund_restore_posting
 from domain.lots import split_lapsed
 from domain.payment import Payment

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
-from application.webhooks.handle_gateway_event import EventOutcome, handle_gateway_event
+from application.ports import Clock, UnitOfWorkFactory
+from application.webhooks.gateway import WebhookGateway
+from application.webhooks.handle_gateway_event import handle_gateway_event
+from application.webhooks.handling import EventOutcome
 
 
 async def receive_webhook(
     payload: bytes,
     signature: str | None,
     *,
-    gateway: PaymentGateway,
+    gateway: WebhookGateway,
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
 ) -> EventOutcome:

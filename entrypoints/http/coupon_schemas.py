@@ -6,7 +6,7 @@ must carry a time zone: a naive one is refused rather than guessed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -34,6 +34,9 @@ class CouponIn(Request):
     credit_expiry_days: Days | None = None
     active: bool = True
 
+    def __post_init__(self) -> None:
+        _storable(self.valid_from, self.valid_until)
+
 
 class CouponPatchIn(Request):
     credits: CouponCredits | UnsetType = UNSET
@@ -44,12 +47,29 @@ class CouponPatchIn(Request):
     credit_expiry_days: Days | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 
+    def __post_init__(self) -> None:
+        _storable(self.valid_from, self.valid_until)
+
     def changes(self) -> dict[str, object]:
         return {
             name: value
             for name in self.__struct_fields__
             if (value := getattr(self, name)) is not UNSET
         }
+
+
+def _storable(*moments: object) -> None:
+    """Times are stored in UTC: one that leaves the calendar there is a bad request.
+
+    ``9999-12-31T23:59:59-23:59`` is valid ISO 8601 but past year 9999 in UTC. A
+    ValueError here becomes msgspec's ValidationError, so the client gets a 400.
+    """
+    for moment in moments:
+        if isinstance(moment, datetime):
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise ValueError(f"{moment.isoformat()} is out of range in UTC") from None
 
 
 class CouponOut(msgspec.Struct):

@@ -10,8 +10,8 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from application.ports import InvalidSignature, MalformedEvent
-from application.webhooks.handle_gateway_event import EventNotReady
+from application.webhooks.gateway import InvalidSignature, MalformedEvent
+from application.webhooks.handling import EventNotReady
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from litestar.params import FromPath, JSONBody
 
 from application import queries
 from application.accounts.users import Principal
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.gateway import PaymentGateway
+from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.create_checkout_session import (
     CheckoutSettings,
     CreateCheckoutSession,

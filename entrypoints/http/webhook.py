@@ -13,7 +13,8 @@ from typing import Any
 from litestar import Request, post
 from litestar.di import NamedDependency
 
-from application.ports import Clock, PaymentGateway, UnitOfWorkFactory
+from application.gateway import PaymentGateway
+from application.ports import Clock, UnitOfWorkFactory
 from application.webhooks.receive_webhook import receive_webhook
 from entrypoints.http.schemas import WebhookOut
 

@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.stripe.client import PINNED_API_VERSION
-from adapters.stripe.events import sign_payload
+from adapters.stripe.signatures import sign_payload
 from entrypoints.container import Container, build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import load_settings

@@ -20,7 +20,7 @@ from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.batch import NoControl
-from application.gateway import CheckoutState
+from application.purchases.gateway import CheckoutState
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from benchmarks.batch_expire import seed_stale_sessions
 

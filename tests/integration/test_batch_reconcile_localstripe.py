@@ -21,10 +21,10 @@ from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
 from application.accounts.users import create_user
 from application.batch import JobReport, NoControl
-from application.gateway import RefundRequest
 from application.purchases.create_payment_intent import create_payment_intent
 from application.purchases.orders import Order
 from application.reconciliation.reconcile import ReconcilePolicy, reconcile
+from application.refunds.gateway import RefundRequest
 from domain.credits import CreditRate, PricingPolicy
 from domain.payment import PaymentStatus
 from tests.integration.test_stripe_localstripe import pay

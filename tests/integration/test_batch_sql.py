@@ -13,8 +13,8 @@ from adapters.sqlalchemy.uow import uow_factory
 from application.accounts.users import create_user
 from application.batch import JobReport, NoControl
 from application.credits.expire_credits import expire_credits
-from application.gateway import CheckoutRequest
 from application.ports import UnitOfWorkFactory
+from application.purchases.gateway import CheckoutRequest
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from application.reconciliation.reconcile import ReconcilePolicy, reconcile
 from domain.ledger import EntryKind, Posting, purchase_posting

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sqlalchemy.tables import ledger_entries, processed_events
 from adapters.sqlalchemy.uow import uow_factory
-from application.gateway import EventKind, GatewayEvent
+from application.webhooks.events import GatewayEvent
 from domain.errors import InsufficientCredits
 from domain.ledger import EntryKind, LedgerEntry, Posting, purchase_posting
 from domain.payment import Payment, PaymentKind, PaymentStatus
@@ -92,7 +92,7 @@ async def test_concurrent_debits_never_overdraw(engine: AsyncEngine) -> None:
 async def test_an_event_delivered_twenty_times_at_once_is_claimed_once(
     engine: AsyncEngine,
 ) -> None:
-    event = GatewayEvent("evt_1", "checkout.session.completed", EventKind.CHECKOUT_COMPLETED)
+    event = GatewayEvent(event_id="evt_1", type="checkout.session.completed")
 
     async def deliver() -> bool:
         async with uow_factory(engine)() as uow:

@@ -16,9 +16,9 @@ import pytest
 from adapters.memory.uow import MemoryStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
-from application.gateway import GatewayRefund, RefundStatus
 from application.ports import UnitOfWorkFactory
 from application.refunds.apply_refund import apply_refunds
+from application.refunds.gateway import GatewayRefund, RefundStatus
 from domain.ledger import EntryKind, Posting, expiry_posting, purchase_posting
 from domain.payment import Payment, PaymentKind, PaymentStatus
 

@@ -20,8 +20,9 @@ from adapters.memory.uow import MemoryStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.tables import accounts, processed_events
 from adapters.sqlalchemy.uow import uow_factory
-from application.gateway import EventKind, GatewayEvent, GatewayRefund, RefundStatus
 from application.ports import RecordedRefund, UnitOfWorkFactory
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
 from domain.errors import (
     Conflict,
     EmailTaken,
@@ -670,7 +671,7 @@ async def test_claims_respect_the_limit_and_a_claimed_payment_still_saves(
 
 
 async def test_an_event_is_claimed_once(backend: Backend) -> None:
-    event = GatewayEvent("evt_1", "payment_intent.succeeded", EventKind.PAYMENT_SUCCEEDED)
+    event = GatewayEvent(event_id="evt_1", type="payment_intent.succeeded")
     async with backend.uow() as uow:
         assert await uow.events.claim(event, NOW) is True
         await uow.events.set_outcome("evt_1", "granted", "pay_1")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.stripe.client import PINNED_API_VERSION, StripeGateway
-from application.gateway import CheckoutRequest, CheckoutStatus
+from application.purchases.gateway import CheckoutRequest, CheckoutStatus
 from domain.errors import DomainError, GatewayRejected, GatewayUnavailable
 from tests.integration.fake_stripe import FakeStripe
 

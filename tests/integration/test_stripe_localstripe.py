@@ -17,16 +17,16 @@ import stripe
 
 from adapters.stripe import client as client_module
 from adapters.stripe.client import StripeGateway
-from application.gateway import (
-    EventKind,
+from application.purchases.gateway import IntentStatus, PaymentIntentRequest, PaymentIntentState
+from application.refunds.gateway import RefundRequest, RefundStatus
+from application.webhooks.events import (
     GatewayEvent,
-    IntentStatus,
-    PaymentIntentRequest,
-    PaymentIntentState,
-    RefundRequest,
-    RefundStatus,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundsReported,
 )
-from application.ports import InvalidSignature
+from application.webhooks.gateway import InvalidSignature
 from domain.errors import GatewayRejected, GatewayUnavailable
 from tests.integration.conftest import (
     LOCALSTRIPE_SECRET_KEY,
@@ -194,8 +194,12 @@ class TestRefunds:
         assert sorted(r.refund_id for r in listed) == sorted(r.refund_id for r in made)
 
 
-def about(events: list[GatewayEvent], intent_id: str) -> dict[str, GatewayEvent]:
-    return {e.type: e for e in events if e.payment_intent_id == intent_id}
+def about(events: list[GatewayEvent], intent_id: str) -> dict[str, PaymentEvent]:
+    return {
+        e.type: e
+        for e in events
+        if isinstance(e, PaymentEvent) and e.payment.intent_id == intent_id
+    }
 
 
 class TestEvents:
@@ -212,13 +216,14 @@ class TestEvents:
         listed = await localstripe_gateway.list_events(since)
         events = about(listed, state.intent_id)
         succeeded = events["payment_intent.succeeded"]
-        assert succeeded.kind is EventKind.PAYMENT_SUCCEEDED
-        assert (succeeded.amount, succeeded.currency, succeeded.paid) == (1000, "usd", True)
-        assert succeeded.metadata["payment_id"] == state.metadata["payment_id"]
-        assert events["charge.refunded"].kind is EventKind.REFUNDED
-        assert events["charge.refunded"].amount_refunded == 400
-        assert events["refund.created"].refunds is not None
-        assert [r.refund_id for r in events["refund.created"].refunds] == [refund.refund_id]
+        assert isinstance(succeeded, PaymentSucceeded)
+        assert (succeeded.amount, succeeded.currency) == (1000, "usd")
+        assert succeeded.payment.metadata["payment_id"] == state.metadata["payment_id"]
+        charge_refunded, refund_created = events["charge.refunded"], events["refund.created"]
+        assert isinstance(charge_refunded, RefundsReported)
+        assert charge_refunded.amount_refunded == 400
+        assert isinstance(refund_created, RefundsReported) and refund_created.refunds is not None
+        assert [r.refund_id for r in refund_created.refunds] == [refund.refund_id]
         whole_second = since.replace(microsecond=0)
         assert all(e.created_at is not None and e.created_at >= whole_second for e in listed)
         assert listed == sorted(listed, key=lambda e: e.created_at or whole_second)
@@ -231,8 +236,9 @@ class TestEvents:
         with pytest.raises(stripe.CardError):
             await pay(localstripe_client, created.intent_id, DECLINED_ON_CHARGE)
         failed = about(await localstripe_gateway.list_events(since), created.intent_id)
-        assert failed["payment_intent.payment_failed"].kind is EventKind.PAYMENT_FAILED
-        assert failed["payment_intent.payment_failed"].failure_reason == "card_declined"
+        payment_failed = failed["payment_intent.payment_failed"]
+        assert isinstance(payment_failed, PaymentFailed)
+        assert payment_failed.reason == "card_declined"
 
     async def test_nothing_is_listed_after_the_last_event(
         self, localstripe_gateway: StripeGateway
@@ -279,9 +285,9 @@ class TestWebhooks:
             is_event("payment_intent.succeeded", id=state.intent_id)
         )
         event = localstripe_gateway.parse_event(delivery.body, delivery.signature)
-        assert event.kind is EventKind.PAYMENT_SUCCEEDED
-        assert (event.payment_intent_id, event.amount, event.paid) == (state.intent_id, 1200, True)
-        assert event.metadata == state.metadata
+        assert isinstance(event, PaymentSucceeded)
+        assert (event.payment.intent_id, event.amount) == (state.intent_id, 1200)
+        assert event.payment.metadata == state.metadata
         rotated = StripeGateway(LOCALSTRIPE_SECRET_KEY, ["whsec_next", WEBHOOK_SECRET])
         assert rotated.parse_event(delivery.body, delivery.signature).event_id == event.event_id
         await rotated.aclose()
@@ -308,8 +314,9 @@ class TestWebhooks:
         created = await webhook_receiver.wait_for(is_event("refund.created", id=refund.refund_id))
         charge_event = localstripe_gateway.parse_event(charge.body, charge.signature)
         refund_event = localstripe_gateway.parse_event(created.body, created.signature)
-        assert charge_event.kind is refund_event.kind is EventKind.REFUNDED
-        assert charge_event.payment_intent_id == refund_event.payment_intent_id == state.intent_id
+        assert isinstance(charge_event, RefundsReported)
+        assert isinstance(refund_event, RefundsReported)
+        assert charge_event.payment.intent_id == refund_event.payment.intent_id == state.intent_id
         assert charge_event.amount_refunded == 250
         assert charge_event.refunds == refund_event.refunds == (refund,)
         assert {d.event["type"] for d in webhook_receiver.deliveries} <= {

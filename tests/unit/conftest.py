@@ -27,7 +27,6 @@ from adapters.sandbox.records import Outcome
 from adapters.sandbox.webhooks import Deliver
 from adapters.stripe.events import translate_event
 from application.accounts.users import create_user
-from application.gateway import GatewayEvent, GatewayRefund, RefundRequest
 from application.purchases.create_checkout_session import (
     CheckoutSessionCreated,
     CheckoutSettings,
@@ -36,11 +35,10 @@ from application.purchases.create_checkout_session import (
 )
 from application.purchases.create_payment_intent import PaymentIntentCreated, create_payment_intent
 from application.purchases.orders import Order
-from application.webhooks.handle_gateway_event import (
-    EventNotReady,
-    EventOutcome,
-    handle_gateway_event,
-)
+from application.refunds.gateway import GatewayRefund, RefundRequest
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handle_gateway_event import handle_gateway_event
+from application.webhooks.handling import EventNotReady, EventOutcome
 from application.webhooks.receive_webhook import receive_webhook
 from domain.credits import CreditPackage, CreditRate, PricingPolicy
 from domain.ledger import EntryKind, LedgerEntry

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.memory.gateway import MemoryGateway
-from application.gateway import CheckoutRequest, EventKind, RefundRequest
+from application.purchases.gateway import CheckoutRequest
+from application.refunds.gateway import RefundRequest
+from application.webhooks.events import CheckoutCompleted, PaymentSucceeded
 from domain.errors import GatewayUnavailable, IdempotencyKeyReused
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -67,15 +69,16 @@ async def test_make_event_signs_a_stripe_event_for_webhook_tests(gw: MemoryGatew
         event_id="evt_fixed",
     )  # fmt: skip
     event = gw.parse_event(body, signature)
-    assert (event.event_id, event.kind) == ("evt_fixed", EventKind.PAYMENT_SUCCEEDED)
+    assert isinstance(event, PaymentSucceeded)
+    assert event.event_id == "evt_fixed"
     assert event.amount == 1000
-    assert event.metadata == {"payment_id": "pay_1"}
+    assert event.payment.metadata == {"payment_id": "pay_1"}
     assert await gw.list_events(T0) == []
 
 
 async def test_signed_events_from_an_outcome_verify(gw: MemoryGateway) -> None:
     created = await gw.create_checkout(checkout())
     outcome = await gw.pay_checkout(created.session_id, "4242424242424242")
-    kinds = [gw.parse_event(*gw.signed(event)).kind for event in outcome.events]
-    assert kinds == [EventKind.PAYMENT_SUCCEEDED, EventKind.CHECKOUT_COMPLETED]
+    kinds = [type(gw.parse_event(*gw.signed(event))) for event in outcome.events]
+    assert kinds == [PaymentSucceeded, CheckoutCompleted]
     assert gw.deliveries == ()

@@ -14,17 +14,25 @@ import pytest
 
 from adapters.memory.gateway import MemoryGateway
 from adapters.sandbox.gateway import SandboxGateway
-from adapters.stripe.events import parse_event, sign_payload, translate_event
-from application.gateway import (
+from adapters.stripe.events import parse_event, translate_event
+from adapters.stripe.signatures import sign_payload
+from application.purchases.gateway import (
     CheckoutRequest,
     CheckoutStatus,
-    EventKind,
     IntentStatus,
     PaymentIntentRequest,
-    RefundRequest,
-    RefundStatus,
 )
-from application.ports import InvalidSignature, MalformedEvent
+from application.refunds.gateway import RefundRequest, RefundStatus
+from application.webhooks.events import (
+    CheckoutCompleted,
+    CheckoutExpired,
+    PaymentCanceled,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundsReported,
+    Unhandled,
+)
+from application.webhooks.gateway import InvalidSignature, MalformedEvent
 from domain.errors import GatewayRejected, IdempotencyKeyReused, NotFound, ValidationFailed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -142,16 +150,16 @@ async def test_paid_checkout_emits_payment_then_session_events(
     assert [e.type for e in outcome.events] == types
     assert endpoint.types() == types
     succeeded, completed = (e.translate() for e in outcome.events)
-    assert (succeeded.kind, succeeded.amount, succeeded.currency, succeeded.paid) == (
-        EventKind.PAYMENT_SUCCEEDED, 1000, "usd", True,
+    assert isinstance(succeeded, PaymentSucceeded)
+    assert (succeeded.amount, succeeded.currency) == (1000, "usd")
+    assert succeeded.payment.intent_id == created.payment_intent_id
+    assert succeeded.payment.metadata == {"payment_id": "pay_1", "user_id": "usr_1"}
+    assert isinstance(completed, CheckoutCompleted)
+    assert (completed.payment.session_id, completed.amount, completed.paid) == (
+        created.session_id, 1000, True,
     )  # fmt: skip
-    assert succeeded.payment_intent_id == created.payment_intent_id
-    assert succeeded.metadata == {"payment_id": "pay_1", "user_id": "usr_1"}
-    assert (completed.kind, completed.session_id, completed.amount, completed.paid) == (
-        EventKind.CHECKOUT_COMPLETED, created.session_id, 1000, True,
-    )  # fmt: skip
-    assert completed.payment_intent_id == created.payment_intent_id
-    assert completed.metadata["credits"] == "1000"
+    assert completed.payment.intent_id == created.payment_intent_id
+    assert completed.payment.metadata["credits"] == "1000"
     state = await gw.get_checkout(created.session_id)
     assert (state.status, state.paid) == (CheckoutStatus.COMPLETE, True)
     assert state.url is None
@@ -180,8 +188,8 @@ async def test_declined_card_fails_and_leaves_session_open(
         ("card_declined", "insufficient_funds") if card == NO_FUNDS else ("expired_card", None)
     )
     event = translate_event(failed)
-    assert (event.kind, event.failure_reason) == (EventKind.PAYMENT_FAILED, reason)
-    assert event.metadata["payment_id"] == "pay_1"
+    assert isinstance(event, PaymentFailed) and event.reason == reason
+    assert event.payment.metadata["payment_id"] == "pay_1"
     assert (await gw.get_checkout(created.session_id)).status is CheckoutStatus.OPEN
     intent = await gw.get_payment_intent(created.payment_intent_id or "")
     assert intent.failure_reason == reason
@@ -212,7 +220,9 @@ async def test_3d_secure_failure_is_a_payment_failure(gw: SandboxGateway) -> Non
     assert failed["data"]["object"]["last_payment_error"]["code"] == (
         "payment_intent_authentication_failure"
     )
-    assert translate_event(failed).failure_reason == "payment_intent_authentication_failure"
+    event = translate_event(failed)
+    assert isinstance(event, PaymentFailed)
+    assert event.reason == "payment_intent_authentication_failure"
     with pytest.raises(GatewayRejected) as error:
         await gw.authenticate(intent.intent_id, succeed=True)
     assert error.value.code == "authentication_not_required"
@@ -263,8 +273,9 @@ async def test_expiring_a_session(gw: SandboxGateway, endpoint: Endpoint) -> Non
     assert (state.status, state.paid, state.url) == (CheckoutStatus.EXPIRED, False, None)
     assert endpoint.types() == ["checkout.session.expired"]
     event = gw.event_payloads()[-1]
-    assert translate_event(event).kind is EventKind.CHECKOUT_EXPIRED
-    assert translate_event(event).session_id == created.session_id
+    expired = translate_event(event)
+    assert isinstance(expired, CheckoutExpired)
+    assert expired.payment.session_id == created.session_id
     session_id = created.session_id
     for call in (gw.pay_checkout(session_id, PAID), gw.expire_checkout_now(session_id)):
         with pytest.raises(GatewayRejected) as error:
@@ -298,7 +309,7 @@ async def test_cancel_a_payment_intent(gw: SandboxGateway, endpoint: Endpoint) -
     assert (state.status, state.failure_reason) == (IntentStatus.CANCELED, "abandoned")
     [body] = [body for body, _ in endpoint.received]
     event = gw.parse_event(body, endpoint.received[0][1])
-    assert (event.kind, event.failure_reason) == (EventKind.PAYMENT_CANCELED, "abandoned")
+    assert isinstance(event, PaymentCanceled) and event.reason == "abandoned"
     with pytest.raises(GatewayRejected):
         await gw.cancel_payment_intent(intent.intent_id)
 
@@ -330,12 +341,11 @@ async def test_refunds_are_cumulative_and_capped(gw: SandboxGateway, endpoint: E
         "payment_id": "pay_1", "reason": "customer changed mind",
     }  # fmt: skip
     event = translate_event(charge_refunded)
-    assert (event.kind, event.payment_intent_id, event.amount_refunded) == (
-        EventKind.REFUNDED, intent_id, 1000,
-    )  # fmt: skip
+    assert isinstance(event, RefundsReported)
+    assert (event.payment.intent_id, event.amount_refunded) == (intent_id, 1000)
     assert event.refunds is not None and {r.amount for r in event.refunds} == {300, 700}
     created_event = translate_event(gw.event_payloads()[-1])
-    assert created_event.refunds is not None
+    assert isinstance(created_event, RefundsReported) and created_event.refunds is not None
     assert created_event.refunds[0].refund_id == second.refund_id
     assert [r.amount for r in await gw.list_refunds(intent_id)] == [300, 700]
     with pytest.raises(GatewayRejected) as exhausted:
@@ -370,7 +380,7 @@ async def test_every_event_is_stripe_shaped_and_round_trips(gw: SandboxGateway) 
         assert payload["api_version"]
         assert isinstance(payload["data"]["object"], dict)
         assert translate_event(payload).event_id == payload["id"]
-        assert translate_event(payload).kind is not EventKind.OTHER
+        assert not isinstance(translate_event(payload), Unhandled)
 
 
 async def test_delivered_events_verify_with_the_current_secret(
@@ -380,7 +390,9 @@ async def test_delivered_events_verify_with_the_current_secret(
     await gw.pay_checkout(created.session_id, PAID)
     for body, signature in endpoint.received:
         assert signature.startswith(f"t={int(T0.timestamp())},v1=")
-        assert gw.parse_event(body, signature).payment_intent_id == created.payment_intent_id
+        event = gw.parse_event(body, signature)
+        assert isinstance(event, PaymentSucceeded | CheckoutCompleted)
+        assert event.payment.intent_id == created.payment_intent_id
         # The Stripe adapter's verifier agrees (its wall-clock age check switched off).
         assert parse_event(body, signature, [SECRET], tolerance=0).event_id
 
@@ -456,7 +468,8 @@ async def test_the_webhook_path_may_call_back_into_the_gateway(clock: Clock) -> 
 
     async def handler(body: bytes, signature: str) -> int:
         event = gw.parse_event(body, signature)
-        seen.append(len(await gw.list_refunds(event.payment_intent_id or "")))
+        assert isinstance(event, PaymentSucceeded | CheckoutCompleted | RefundsReported)
+        seen.append(len(await gw.list_refunds(event.payment.intent_id or "")))
         return 200
 
     gw = SandboxGateway([SECRET], "http://sandbox.test", clock.now, handler)

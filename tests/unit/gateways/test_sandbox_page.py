@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.page import format_amount
-from application.gateway import CheckoutRequest, CheckoutStatus, PaymentIntentRequest
+from application.purchases.gateway import CheckoutRequest, CheckoutStatus, PaymentIntentRequest
 from domain.errors import DomainError
 from entrypoints.http.sandbox import SandboxController
 

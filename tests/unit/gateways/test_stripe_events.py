@@ -1,4 +1,4 @@
-"""Webhook verification and translation of Stripe events into ``GatewayEvent``.
+"""Webhook verification and translation of Stripe events into our event classes.
 
 Signatures are computed here with plain HMAC, as Stripe documents them, so the tests do
 not trust the SDK helper that the code under test uses.
@@ -16,8 +16,18 @@ from typing import Any
 import pytest
 
 from adapters.stripe.events import parse_event, translate_event
-from application.gateway import EventKind, GatewayRefund, RefundStatus
-from application.ports import InvalidSignature, MalformedEvent
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import (
+    CheckoutCompleted,
+    CheckoutExpired,
+    PaymentCanceled,
+    PaymentFailed,
+    PaymentRef,
+    PaymentSucceeded,
+    RefundsReported,
+    Unhandled,
+)
+from application.webhooks.gateway import InvalidSignature, MalformedEvent
 
 SECRET = "whsec_current"
 OLD_SECRET = "whsec_previous"
@@ -72,7 +82,7 @@ class TestSignature:
     def test_a_valid_signature_is_accepted(self) -> None:
         parsed = parse_event(INTENT_SUCCEEDED, header(INTENT_SUCCEEDED, SECRET), [SECRET])
         assert parsed.event_id == "evt_1"
-        assert parsed.kind is EventKind.PAYMENT_SUCCEEDED
+        assert isinstance(parsed, PaymentSucceeded)
 
     def test_the_second_v1_value_of_a_rotating_header_is_enough(self) -> None:
         signature = header(INTENT_SUCCEEDED, OLD_SECRET, SECRET)
@@ -150,39 +160,39 @@ def checkout(payment_status: str = "paid", payment_intent: Any = "pi_1") -> dict
 class TestCheckoutEvents:
     def test_completed_and_paid(self) -> None:
         parsed = translate_event(event("checkout.session.completed", checkout()))
-        assert parsed.kind is EventKind.CHECKOUT_COMPLETED
-        assert (parsed.session_id, parsed.payment_intent_id) == ("cs_1", "pi_1")
+        assert isinstance(parsed, CheckoutCompleted)
+        assert parsed.payment == PaymentRef("cs_1", "pi_1", PAYMENT_META)
         assert (parsed.amount, parsed.currency, parsed.paid) == (1000, "usd", True)
-        assert parsed.metadata == PAYMENT_META
         assert parsed.created_at == datetime.fromtimestamp(CREATED, UTC)
-        assert parsed.failure_reason is None
         assert parsed.livemode is False
 
     def test_completed_with_a_delayed_payment_is_not_paid(self) -> None:
         parsed = translate_event(event("checkout.session.completed", checkout("unpaid")))
-        assert parsed.kind is EventKind.CHECKOUT_COMPLETED
+        assert isinstance(parsed, CheckoutCompleted)
         assert parsed.paid is False
 
     def test_async_payment_succeeded(self) -> None:
         parsed = translate_event(event("checkout.session.async_payment_succeeded", checkout()))
-        assert parsed.kind is EventKind.CHECKOUT_ASYNC_SUCCEEDED
-        assert parsed.paid is True
+        assert isinstance(parsed, PaymentSucceeded)
+        assert parsed.payment == PaymentRef("cs_1", "pi_1", PAYMENT_META)
+        assert (parsed.amount, parsed.currency) == (1000, "usd")
 
     def test_async_payment_failed_carries_a_reason(self) -> None:
         obj = checkout("unpaid")
         parsed = translate_event(event("checkout.session.async_payment_failed", obj))
-        assert parsed.kind is EventKind.CHECKOUT_ASYNC_FAILED
-        assert (parsed.paid, parsed.failure_reason) == (False, "async_payment_failed")
+        assert isinstance(parsed, PaymentFailed)
+        assert (parsed.payment.session_id, parsed.reason) == ("cs_1", "async_payment_failed")
 
     def test_expired(self) -> None:
         obj = {**checkout("unpaid", None), "status": "expired"}
         parsed = translate_event(event("checkout.session.expired", obj))
-        assert parsed.kind is EventKind.CHECKOUT_EXPIRED
-        assert (parsed.session_id, parsed.payment_intent_id, parsed.paid) == ("cs_1", None, False)
+        assert isinstance(parsed, CheckoutExpired)
+        assert parsed.payment == PaymentRef("cs_1", None, PAYMENT_META)
 
     def test_an_expanded_payment_intent_is_reduced_to_its_id(self) -> None:
         obj = checkout(payment_intent={"id": "pi_9", "object": "payment_intent"})
-        assert translate_event(event("checkout.session.completed", obj)).payment_intent_id == "pi_9"
+        parsed = translate_event(event("checkout.session.completed", obj))
+        assert isinstance(parsed, CheckoutCompleted) and parsed.payment.intent_id == "pi_9"
 
 
 def intent(status: str, **fields: Any) -> dict[str, Any]:
@@ -201,10 +211,11 @@ def intent(status: str, **fields: Any) -> dict[str, Any]:
 class TestPaymentIntentEvents:
     def test_succeeded_reports_the_amount_received(self) -> None:
         parsed = translate_event(event("payment_intent.succeeded", intent("succeeded")))
-        assert parsed.kind is EventKind.PAYMENT_SUCCEEDED
-        assert (parsed.payment_intent_id, parsed.amount, parsed.currency) == ("pi_1", 1000, "usd")
-        assert parsed.paid is True
-        assert parsed.metadata == {"payment_id": "pay_1", "user_id": "user_1"}
+        assert isinstance(parsed, PaymentSucceeded)
+        assert (parsed.amount, parsed.currency) == (1000, "usd")
+        assert parsed.payment == PaymentRef(
+            None, "pi_1", {"payment_id": "pay_1", "user_id": "user_1"}
+        )
 
     @pytest.mark.parametrize(
         ("error", "reason"),
@@ -219,8 +230,8 @@ class TestPaymentIntentEvents:
     ) -> None:
         obj = intent("requires_payment_method", last_payment_error=error)
         parsed = translate_event(event("payment_intent.payment_failed", obj))
-        assert parsed.kind is EventKind.PAYMENT_FAILED
-        assert (parsed.paid, parsed.amount, parsed.failure_reason) == (False, 0, reason)
+        assert isinstance(parsed, PaymentFailed)
+        assert (parsed.payment.intent_id, parsed.reason) == ("pi_1", reason)
 
     @pytest.mark.parametrize(
         ("cancellation_reason", "reason"), [("abandoned", "abandoned"), (None, "canceled")]
@@ -228,8 +239,8 @@ class TestPaymentIntentEvents:
     def test_canceled_reports_why(self, cancellation_reason: str | None, reason: str) -> None:
         obj = intent("canceled", cancellation_reason=cancellation_reason)
         parsed = translate_event(event("payment_intent.canceled", obj))
-        assert parsed.kind is EventKind.PAYMENT_CANCELED
-        assert parsed.failure_reason == reason
+        assert isinstance(parsed, PaymentCanceled)
+        assert (parsed.payment.intent_id, parsed.reason) == ("pi_1", reason)
 
 
 def refund(refund_id: str, amount: int, status: str = "succeeded") -> dict[str, Any]:
@@ -267,8 +278,8 @@ class TestRefundEvents:
             "has_more": False,
         }
         parsed = translate_event(event("charge.refunded", charge(refunds)))
-        assert parsed.kind is EventKind.REFUNDED
-        assert (parsed.payment_intent_id, parsed.currency, parsed.amount_refunded) == (
+        assert isinstance(parsed, RefundsReported)
+        assert (parsed.payment.intent_id, parsed.currency, parsed.amount_refunded) == (
             "pi_1",
             "usd",
             700,
@@ -287,26 +298,27 @@ class TestRefundEvents:
         self, refunds: Any
     ) -> None:
         parsed = translate_event(event("charge.refunded", charge(refunds)))
-        assert parsed.kind is EventKind.REFUNDED
+        assert isinstance(parsed, RefundsReported)
         assert parsed.refunds is None
         assert parsed.amount_refunded == 700
 
     def test_charge_with_an_expanded_payment_intent(self) -> None:
         obj = charge(None, payment_intent={"id": "pi_7", "object": "payment_intent"})
-        assert translate_event(event("charge.refunded", obj)).payment_intent_id == "pi_7"
+        parsed = translate_event(event("charge.refunded", obj))
+        assert isinstance(parsed, RefundsReported) and parsed.payment.intent_id == "pi_7"
 
     @pytest.mark.parametrize(
         "event_type", ["refund.created", "refund.updated", "charge.refund.updated"]
     )
     def test_a_refund_event_names_its_refund(self, event_type: str) -> None:
         parsed = translate_event(event(event_type, refund("re_1", 300, "pending")))
-        assert parsed.kind is EventKind.REFUNDED
-        assert (parsed.payment_intent_id, parsed.currency) == ("pi_1", "usd")
+        assert isinstance(parsed, RefundsReported)
+        assert (parsed.payment.intent_id, parsed.currency) == ("pi_1", "usd")
         assert parsed.refunds == (GatewayRefund("re_1", "pi_1", 300, "usd", RefundStatus.PENDING),)
 
     def test_a_refund_status_not_known_here_reverses_nothing(self) -> None:
         parsed = translate_event(event("refund.created", refund("re_1", 300, "reversed")))
-        assert parsed.refunds is not None
+        assert isinstance(parsed, RefundsReported) and parsed.refunds is not None
         assert parsed.refunds[0].status is RefundStatus.REQUIRES_ACTION
 
     def test_a_refund_without_an_amount_is_malformed(self) -> None:
@@ -324,15 +336,18 @@ class TestOtherEvents:
             ("payment_intent.created", intent("requires_payment_method")),
         ],
     )
-    def test_types_outside_the_table_are_other(self, event_type: str, obj: dict[str, Any]) -> None:
+    def test_types_outside_the_table_are_unhandled(
+        self, event_type: str, obj: dict[str, Any]
+    ) -> None:
         parsed = translate_event(event(event_type, obj))
-        assert parsed.kind is EventKind.OTHER
+        assert type(parsed) is Unhandled
         assert (parsed.event_id, parsed.type) == ("evt_1", event_type)
 
     def test_metadata_values_are_strings_and_nulls_are_dropped(self) -> None:
         obj = intent("succeeded", metadata={"payment_id": "pay_1", "credits": 1000, "x": None})
         parsed = translate_event(event("payment_intent.succeeded", obj))
-        assert parsed.metadata == {"payment_id": "pay_1", "credits": "1000"}
+        assert isinstance(parsed, PaymentSucceeded)
+        assert parsed.payment.metadata == {"payment_id": "pay_1", "credits": "1000"}
 
     def test_livemode_is_carried(self) -> None:
         parsed = translate_event(

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from adapters.memory.gateway import MemoryGateway
 from application.batch import BatchControl, JobReport, NoControl
-from application.gateway import CheckoutState, CheckoutStatus, IntentStatus
+from application.purchases.gateway import CheckoutState, CheckoutStatus, IntentStatus
 from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
 from domain.payment import Payment, PaymentStatus
 from tests.unit.conftest import CARD_NO_FUNDS, App

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from adapters.memory.gateway import MemoryGateway
 from adapters.memory.state import ProcessedEvent
 from application.batch import JobReport, NoControl
-from application.gateway import EventKind, GatewayEvent
 from application.reconciliation.reconcile import ReconcilePolicy, reconcile
+from application.webhooks.events import GatewayEvent, PaymentSucceeded
 from domain.ledger import EntryKind, purchase_posting
 from domain.payment import PaymentStatus
 from tests.unit.conftest import T0, App
@@ -164,5 +164,5 @@ async def test_events_older_than_the_window_are_not_replayed(app: App) -> None:
 
     assert report.counts == {"events": 0}
     assert app.balance(payment.user_id) == 0
-    assert [e.kind for e in app.kept_events()][:1] == [EventKind.PAYMENT_SUCCEEDED]
+    assert [type(e) for e in app.kept_events()][:1] == [PaymentSucceeded]
     assert not [e for e in app.entries() if e.kind is EntryKind.PURCHASE]

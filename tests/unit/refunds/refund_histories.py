@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 
 from adapters.sandbox.events import refund_object
-from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
+from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.coupon_admin import create_coupon
 from application.rewards.coupons import redeem_coupon
+from application.webhooks.events import GatewayEvent
 from domain.coupon import CouponTerms
 from tests.unit.conftest import App
 

@@ -17,7 +17,7 @@ from application.purchases.sync_payment import (
     sync_payment_intent,
 )
 from application.refunds.refund_payment import RefundPayment, RefundResult, refund_payment
-from application.webhooks.handle_gateway_event import EventOutcome
+from application.webhooks.handling import EventOutcome
 from domain.errors import (
     GatewayUnavailable,
     NotFound,

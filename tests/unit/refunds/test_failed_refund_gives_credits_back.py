@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from application.gateway import GatewayEvent, GatewayRefund, RefundStatus
-from application.webhooks.handle_gateway_event import EventOutcome
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handling import EventOutcome
 from domain.errors import InsufficientCredits
 from domain.ledger import EntryKind, Posting
 from domain.payment import Payment, PaymentStatus

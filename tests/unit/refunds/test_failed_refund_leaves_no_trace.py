@@ -17,7 +17,7 @@ import pytest
 
 from application.batch import NoControl
 from application.credits.expire_credits import expire_credits
-from application.gateway import GatewayRefund
+from application.refunds.gateway import GatewayRefund
 from domain.ledger import EntryKind, Posting
 from domain.trial import TrialTerms
 from tests.unit.conftest import App, make_app

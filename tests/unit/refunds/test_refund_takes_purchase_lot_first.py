@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory.uow import MemoryStore
-from application.gateway import GatewayRefund, RefundStatus
 from application.refunds.apply_refund import apply_refunds
+from application.refunds.gateway import GatewayRefund, RefundStatus
 from domain.ledger import EntryKind, Posting, purchase_posting
 from domain.payment import Payment, PaymentKind, PaymentStatus
 

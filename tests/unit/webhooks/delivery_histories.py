@@ -14,9 +14,9 @@ from datetime import timedelta
 
 from application.batch import NoControl
 from application.credits.expire_credits import expire_credits
-from application.gateway import GatewayEvent
 from application.ports import UnitOfWorkFactory
-from application.webhooks.handle_gateway_event import EventNotReady
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handling import EventNotReady
 from domain.trial import TrialTerms
 from tests.unit.conftest import T0, App
 from tests.unit.refunds.refund_histories import redeem_coupon_worth

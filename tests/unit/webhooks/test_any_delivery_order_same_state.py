@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
 from adapters.sandbox.events import refund_object
-from application.gateway import FAILED_REFUND_STATUSES, GatewayEvent, RefundRequest, RefundStatus
-from application.webhooks.handle_gateway_event import EventNotReady, EventOutcome
+from application.refunds.gateway import FAILED_REFUND_STATUSES, RefundRequest, RefundStatus
+from application.webhooks.events import GatewayEvent
+from application.webhooks.handling import EventNotReady, EventOutcome
 from domain.ledger import EntryKind
 from domain.payment import PAID, PaymentStatus
 from tests.unit.conftest import CARD_EXPIRED, CARD_NO_FUNDS, CARD_OK, App, make_app

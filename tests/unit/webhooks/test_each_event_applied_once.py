@@ -16,13 +16,11 @@ from typing import Self
 
 import pytest
 
-from application.gateway import GatewayRefund, RefundStatus
-from application.ports import InvalidSignature, UnitOfWork
-from application.webhooks.handle_gateway_event import (
-    EventNotReady,
-    EventOutcome,
-    handle_gateway_event,
-)
+from application.ports import UnitOfWork
+from application.refunds.gateway import GatewayRefund, RefundStatus
+from application.webhooks.gateway import InvalidSignature
+from application.webhooks.handle_gateway_event import handle_gateway_event
+from application.webhooks.handling import EventNotReady, EventOutcome
 from application.webhooks.receive_webhook import receive_webhook
 from domain.errors import GatewayUnavailable
 from domain.ledger import EntryKind, LedgerEntry, Posting

@@ -1,0 +1,103 @@
+"""The gateway events we act on, one class per kind, in our words.
+
+The gateway adapter translates each verified event into one of these; the handler
+table (``handlers.py``) is keyed by class. Only ``type`` keeps the gateway's own
+name for the event, to be recorded with it. An event we do not act on arrives as
+``Unhandled``; it is still recorded, so a redelivery is recognised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from application.refunds.gateway import GatewayRefund
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayEvent:
+    """What every verified event carries: its id (claimed once) and the gateway's type."""
+
+    event_id: str
+    type: str
+    created_at: datetime | None = None
+    livemode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRef:
+    """How a gateway object names one of our payments: its ids, and the metadata we set.
+
+    The metadata alone is never trusted: ``find_payment`` checks it against the ids
+    stored and the user.
+    """
+
+    session_id: str | None = None
+    intent_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentEvent(GatewayEvent):
+    """An event about one of our payments (a Checkout Session, PaymentIntent or refund)."""
+
+    payment: PaymentRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentSucceeded(PaymentEvent):
+    """The money arrived: a PaymentIntent succeeded, or a Checkout's delayed payment did.
+
+    ``amount``/``currency`` are what the gateway took; they are checked, never granted.
+    """
+
+    amount: int | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutCompleted(PaymentEvent):
+    """The customer finished a Checkout; ``paid`` is False for a delayed payment method."""
+
+    paid: bool
+    amount: int | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentFailed(PaymentEvent):
+    """An attempt failed (a decline, or a Checkout's delayed payment that never came)."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentCanceled(PaymentEvent):
+    """The PaymentIntent was canceled: it can never be paid."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutExpired(PaymentEvent):
+    """The Checkout ran out of time unpaid."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundsReported(PaymentEvent):
+    """Refunds of a payment were made or changed status.
+
+    ``refunds`` lists those the event names, or is None when the gateway sent none (or
+    only part of a list) and they must be listed at the gateway; ``amount_refunded``
+    is the cumulative total refunded when the event says it.
+    """
+
+    refunds: tuple[GatewayRefund, ...] | None = None
+    currency: str | None = None
+    amount_refunded: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unhandled(GatewayEvent):
+    """An event of a type we do not act on."""

@@ -1,0 +1,37 @@
+"""What the webhook path asks of a payment gateway: its events, verified and translated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from application.purchases.gateway import IntentGateway
+from application.refunds.gateway import RefundGateway
+from application.webhooks.events import GatewayEvent
+
+
+class InvalidSignature(Exception):
+    code = "invalid_signature"
+
+
+class MalformedEvent(Exception):
+    code = "malformed_event"
+
+
+class EventGateway(Protocol):
+    def parse_event(self, payload: bytes, signature: str | None) -> GatewayEvent:
+        """Verify the signature over the raw body and translate the event.
+
+        Raises ``InvalidSignature`` or ``MalformedEvent``.
+        """
+        ...
+
+    async def list_events(self, created_after: datetime) -> Sequence[GatewayEvent]:
+        """Events the gateway kept since ``created_after``, oldest first (reconciliation)."""
+        ...
+
+
+class WebhookGateway(EventGateway, RefundGateway, IntentGateway, Protocol):
+    """The events, and what a handler may read before its transaction: the refunds and
+    the PaymentIntent a refund report names."""

@@ -1,0 +1,51 @@
+"""Refunds were made or changed status: reverse (or give back) credits once per refund."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from application.ports import UnitOfWork
+from application.refunds.apply_refund import apply_refunds
+from application.webhooks.events import RefundsReported
+from application.webhooks.gateway import WebhookGateway
+from application.webhooks.handling import NOT_OURS, EventNotReady, EventOutcome, Handled
+from application.webhooks.payment_lookup import find_payment
+from domain.errors import GatewayRejected, NotFound
+
+
+async def gather_refunds(event: RefundsReported, gateway: WebhookGateway) -> RefundsReported:
+    """List the refunds the event did not name, and learn whose payment it is.
+
+    Refund objects carry no metadata of ours, and a Checkout payment learns its
+    PaymentIntent id only from its paid events. A refund that overtakes those events
+    would match nothing and be lost; the PaymentIntent's metadata (set by us when it
+    was created) names the payment, so the refund waits for it instead.
+    """
+    intent_id = event.payment.intent_id
+    if intent_id is None:
+        return event
+    if event.refunds is None:
+        event = replace(event, refunds=tuple(await gateway.list_refunds(intent_id)))
+    if event.payment.metadata.get("payment_id"):
+        return event
+    try:
+        intent = await gateway.get_payment_intent(intent_id)
+    except (GatewayRejected, NotFound):
+        return event  # not an object this account knows: recorded as not ours
+    metadata = {**intent.metadata, **event.payment.metadata}
+    return replace(event, payment=replace(event.payment, metadata=metadata))
+
+
+async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:
+    payment = await find_payment(uow, event.payment)
+    if payment is None:
+        return NOT_OURS
+    refunds = event.refunds or ()
+    if not payment.is_paid:
+        # Failed refunds wait too: their record must exist before any stale report.
+        if any(r.amount > 0 for r in refunds):
+            raise EventNotReady(f"refund for payment {payment.id} before it was seen paid")
+        return Handled(EventOutcome.NO_CHANGE, payment.id)
+    applied = await apply_refunds(uow, payment, refunds, now)
+    return Handled(EventOutcome.UPDATED if applied else EventOutcome.NO_CHANGE, payment.id)
