@@ -12,10 +12,12 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from application.credits.ports import LedgerRepository, LotRepository
+from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 from application.webhooks.events import GatewayEvent
+from domain.events import DomainEvent
 from domain.payment import Payment
 from domain.user import ApiKey, User
 
@@ -164,6 +166,12 @@ class UnitOfWork(Protocol):
     referrals: ReferralRepository
     coupons: CouponRepository
     trials: TrialRepository
+    outbox: OutboxRepository
+
+    def record(self, event: DomainEvent) -> None:
+        """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox
+        and runs its same-transaction handlers, with the events of saved payments."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 

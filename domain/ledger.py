@@ -24,6 +24,8 @@ class EntryKind(enum.StrEnum):
     COUPON = "coupon"
     TRIAL = "trial"
     REFUND_REVERSAL = "refund_reversal"
+    # Takes back a referral bonus whose qualifying purchase was refunded.
+    BONUS_REVERSAL = "bonus_reversal"
     # Gives back a reversal whose refund then failed at the gateway (the money stayed).
     REFUND_RESTORE = "refund_restore"
     USAGE_DEBIT = "usage_debit"
@@ -31,8 +33,8 @@ class EntryKind(enum.StrEnum):
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
-# recorded as debt rather than refused (docs/failure-modes.md #9).
-MAY_GO_NEGATIVE = frozenset({EntryKind.REFUND_REVERSAL})
+# recorded as debt rather than refused (docs/failure-modes.md #9, 10).
+MAY_GO_NEGATIVE = frozenset({EntryKind.REFUND_REVERSAL, EntryKind.BONUS_REVERSAL})
 
 
 class Allocation(NamedTuple):

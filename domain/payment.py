@@ -11,10 +11,17 @@ fails at the gateway after it was applied moves a payment back towards ``complet
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.errors import InvalidTransition, RefundExceedsRemaining, RefundNotAllowed
+from domain.events import (
+    DomainEvent,
+    PaymentClosed,
+    PaymentCompleted,
+    RefundApplied,
+    RefundRestored,
+)
 from domain.money import Money
 
 
@@ -66,6 +73,12 @@ class Payment:
     client_key: str | None = None
     client_fingerprint: str | None = None
     updated_at: datetime | None = None
+    # What this instance changed, for the unit of work to publish; never stored.
+    events: list[DomainEvent] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def __copy__(self) -> Payment:
+        """A copy starts with no events: they are the changes of the instance that made them."""
+        return replace(self)
 
     @property
     def price(self) -> Money:
@@ -87,6 +100,16 @@ class Payment:
         self.completed_at = now
         self.failure_reason = None
         self.updated_at = now
+        self.events.append(
+            PaymentCompleted(
+                user_id=self.user_id,
+                occurred_at=now,
+                payment_id=self.id,
+                amount=self.amount,
+                currency=self.currency,
+                credits=self.credits,
+            )
+        )
         return True
 
     def fail(self, reason: str, now: datetime) -> bool:
@@ -99,12 +122,14 @@ class Payment:
         if self.status in CLOSED_UNPAID and self.failure_reason is None:
             self.failure_reason = reason
             self.updated_at = now
+            self._closed(now)
             return True
         if self.status not in OPEN:
             return False
         self.status = PaymentStatus.FAILED
         self.failure_reason = reason
         self.updated_at = now
+        self._closed(now)
         return True
 
     def cancel(self, reason: str | None, now: datetime) -> bool:
@@ -120,7 +145,19 @@ class Payment:
         if reason:
             self.failure_reason = reason
         self.updated_at = now
+        self._closed(now)
         return True
+
+    def _closed(self, now: datetime) -> None:
+        self.events.append(
+            PaymentClosed(
+                user_id=self.user_id,
+                occurred_at=now,
+                payment_id=self.id,
+                status=self.status.value,
+                reason=self.failure_reason,
+            )
+        )
 
     @property
     def refundable_amount(self) -> int:
@@ -137,27 +174,52 @@ class Payment:
                 f"refund of {amount} exceeds the {self.refundable_amount} that remains"
             )
 
-    def record_refund(self, amount: int, now: datetime) -> int:
-        """Apply a refund the gateway made; returns the credits it reverses.
+    def credits_to_reverse(self, amount: int) -> int:
+        """What ``record_refund`` of ``amount`` would reverse, changing nothing.
+
+        The refund log is told this number before the refund is recorded, so that a
+        refund id seen before can be turned away with the payment left as it was.
+        """
+        return self._refund_target(amount) - self.credits_reversed
+
+    def record_refund(self, amount: int, now: datetime, *, refund_id: str) -> int:
+        """Apply refund ``refund_id`` the gateway made; returns the credits it reverses.
 
         Reversal is proportional and computed on cumulative totals, so any split of
         refunds reverses exactly ``credits`` once the whole amount is refunded.
         """
-        if self.status not in PAID:
-            raise InvalidTransition(f"payment {self.id} is {self.status}; nothing to refund")
+        target = self._refund_target(amount)
         if amount <= 0:
             return 0
-        refunded = min(self.amount, self.amount_refunded + amount)
-        target = self.credits * refunded // self.amount
         reversed_now = target - self.credits_reversed
-        self.amount_refunded = refunded
+        self.amount_refunded = min(self.amount, self.amount_refunded + amount)
         self.credits_reversed = target
         self._settle_refund_status()
         self.updated_at = now
+        self.events.append(
+            RefundApplied(
+                user_id=self.user_id,
+                occurred_at=now,
+                payment_id=self.id,
+                refund_id=refund_id,
+                amount=amount,
+                credits_reversed=reversed_now,
+                amount_refunded=self.amount_refunded,
+            )
+        )
         return reversed_now
 
-    def restore_refund(self, still_refunded: int, now: datetime) -> int:
-        """Undo a refund that failed at the gateway; returns the credits to give back.
+    def _refund_target(self, amount: int) -> int:
+        """``credits_reversed`` once ``amount`` more is refunded."""
+        if self.status not in PAID:
+            raise InvalidTransition(f"payment {self.id} is {self.status}; nothing to refund")
+        if amount <= 0:
+            return self.credits_reversed
+        refunded = min(self.amount, self.amount_refunded + amount)
+        return self.credits * refunded // self.amount
+
+    def restore_refund(self, still_refunded: int, now: datetime, *, refund_id: str) -> int:
+        """Undo refund ``refund_id`` that failed at the gateway; returns the credits to give back.
 
         The money stayed with the merchant, so the payment goes back to where the
         refunds that still stand (``still_refunded``, their cumulative amount) leave it.
@@ -175,6 +237,16 @@ class Payment:
         self.credits_reversed = target
         self._settle_refund_status()
         self.updated_at = now
+        self.events.append(
+            RefundRestored(
+                user_id=self.user_id,
+                occurred_at=now,
+                payment_id=self.id,
+                refund_id=refund_id,
+                credits_restored=restored,
+                amount_refunded=refunded,
+            )
+        )
         return restored
 
     def _settle_refund_status(self) -> None:

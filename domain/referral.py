@@ -227,7 +227,7 @@ def _reversal(
     return Posting(
         user_id=user_id,
         credits=credits,
-        kind=EntryKind.REFUND_REVERSAL,
+        kind=EntryKind.BONUS_REVERSAL,
         reference_type="referral",
         reference_id=referral.user_id,
         idempotency_key=reversal_key(referral, side, referral.reversals),

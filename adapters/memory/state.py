@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
+from application.outbox import OutboxMessage
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
 from domain.payment import Payment
 from domain.user import ApiKey, User
@@ -58,6 +59,7 @@ class MemoryState:
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
+    outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -73,6 +75,7 @@ class MemoryState:
             refunds=dict(self.refunds),
             sweep_leases=dict(self.sweep_leases),
             rewards=self.rewards.copy(),
+            outbox=dict(self.outbox),
             last_entry_id=self.last_entry_id,
         )
 

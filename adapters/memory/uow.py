@@ -27,17 +27,24 @@ from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
 from adapters.memory.ledger import MemoryLedgerRepository
 from adapters.memory.lots import MemoryLotRepository
+from adapters.memory.outbox import MemoryOutbox
 from adapters.memory.referrals import MemoryReferralRepository
 from adapters.memory.repositories import MemoryPaymentRepository, MemoryUserRepository
 from adapters.memory.state import MemoryState
 from adapters.memory.trials import MemoryTrialRepository
+from application.bootstrap import follow_ups
+from application.messagebus import MessageBus, NewEvents, SeenPayments
 from application.ports import UnitOfWork, UnitOfWorkFactory
+from domain.events import DomainEvent
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    """``bus``: the same-transaction follow-ups; by default the application's own."""
+
+    def __init__(self, bus: MessageBus | None = None) -> None:
         self.state = MemoryState()
         self.lock = asyncio.Lock()
+        self.bus = follow_ups() if bus is None else bus
 
     def uow(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -52,13 +59,15 @@ class MemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._work: MemoryState | None = None
+        self._new = NewEvents()
 
     async def __aenter__(self) -> Self:
         if self._work is not None:
             raise RuntimeError("a unit of work is not re-entrant; ask the factory for another")
         await self._store.lock.acquire()
         work = self._work = self._store.state.copy()
-        self.payments = MemoryPaymentRepository(work)
+        self._new = NewEvents()
+        self.payments = SeenPayments(MemoryPaymentRepository(work), self._new)
         self.ledger = MemoryLedgerRepository(work)
         self.lots = MemoryLotRepository(work)
         self.audit = MemoryLedgerAudit(work)
@@ -68,7 +77,11 @@ class MemoryUnitOfWork(UnitOfWork):
         self.referrals = MemoryReferralRepository(work)
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
+        self.outbox = MemoryOutbox(work)
         return self
+
+    def record(self, event: DomainEvent) -> None:
+        self._new.record(event)
 
     async def __aexit__(
         self,
@@ -81,7 +94,9 @@ class MemoryUnitOfWork(UnitOfWork):
             self._store.lock.release()
 
     async def commit(self) -> None:
-        """Publish a snapshot; the repositories keep working on the (now equal) copy."""
+        """Publish the new events, then a snapshot; the repositories keep working on the
+        (now equal) copy."""
         if self._work is None:
             raise RuntimeError("commit() outside 'async with uow:'")
+        await self._store.bus.publish(self, self._new)
         self._store.state = self._work.copy()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -73,6 +74,7 @@ KEY = String(255)  # idempotency keys and gateway ids: Stripe allows up to 255 c
 ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
 OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
+PENDING = text("status = 'pending'")
 
 users = Table(
     "users",
@@ -271,4 +273,25 @@ trials = Table(
     Column("granted_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("converted_at", UtcDateTime),
+)
+
+# ---- the outbox: domain events, written in the transaction of their change ------------
+
+# One row per event id (derived from the fact, so a fact recorded twice is one row).
+# The delivery columns are moved by whatever delivers the rows; until then every row
+# stays pending.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_status", Integer),
+    # Delivery's scan; partial, so delivered rows cost the index nothing.
+    Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
 )

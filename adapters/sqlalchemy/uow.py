@@ -20,17 +20,24 @@ from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
+from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
+from application.bootstrap import follow_ups
+from application.messagebus import MessageBus, NewEvents, SeenPayments
 from application.ports import UnitOfWork, UnitOfWorkFactory
+from domain.events import DomainEvent
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, bus: MessageBus | None = None) -> None:
+        """``bus``: the same-transaction follow-ups; by default the application's own."""
         self._engine = engine
+        self._bus = follow_ups() if bus is None else bus
         self._conn: AsyncConnection | None = None
+        self._new = NewEvents()
 
     async def __aenter__(self) -> Self:
         if self._conn is not None:
@@ -42,7 +49,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await conn.close()
             raise
         self._conn = conn
-        self.payments = SqlPaymentRepository(conn)
+        self._new = NewEvents()
+        self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)
         self.ledger = SqlLedgerRepository(conn)
         self.lots = SqlLotRepository(conn)
         self.audit = SqlLedgerAudit(conn)
@@ -52,7 +60,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.referrals = SqlReferralRepository(conn)
         self.coupons = SqlCouponRepository(conn)
         self.trials = SqlTrialRepository(conn)
+        self.outbox = SqlOutbox(conn)
         return self
+
+    def record(self, event: DomainEvent) -> None:
+        self._new.record(event)
 
     async def __aexit__(
         self,
@@ -70,15 +82,21 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await conn.close()
 
     async def commit(self) -> None:
+        """Publish the new events (outbox rows, follow-ups) in the transaction, then commit."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
+        await self._bus.publish(self, self._new)
         await self._conn.commit()
 
 
-def uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """A zero-argument callable returning a fresh unit of work on ``engine``."""
+def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWorkFactory:
+    """A zero-argument callable returning a fresh unit of work on ``engine``.
+
+    ``bus``: the same-transaction follow-ups; by default the application's own.
+    """
+    follow = follow_ups() if bus is None else bus
 
     def make() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(engine)
+        return SqlAlchemyUnitOfWork(engine, follow)
 
     return make

@@ -4,7 +4,8 @@ Each lot's expiry is keyed ``expiry:<lot>``, so a rerun, or two workers, expire 
 once; only ``remaining`` is taken, so credits already spent never expire. The lots
 API locks what it returns (``SKIP LOCKED`` on PostgreSQL), so parallel workers take
 disjoint lots. A transaction expires one user's lots only (docs/ledger.md: a write
-transaction touches one user), and commits them all or none.
+transaction touches one user), and commits them all or none, each recorded as a
+``CreditsExpired`` event.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from application.batch import BatchControl, JobReport
 from application.ports import Clock, UnitOfWorkFactory
+from domain.events import CreditsExpired
 from domain.ledger import Lot, expiry_posting
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ async def expire_credits(
                 return report
             try:
                 posted = [await uow.ledger.post(expiry_posting(lot), now) for lot in mine]
+                for lot, entry in zip(mine, posted, strict=True):
+                    if entry is not None:
+                        uow.record(CreditsExpired.of(entry, lot.entry_id))
                 await uow.commit()
             except Exception as exc:  # rolled back: the user's lots stay as they were
                 failed_users.add(mine[0].user_id)

@@ -3,8 +3,10 @@
 Checkout events, PaymentIntent events and session polls all call ``fulfil`` inside
 their own transaction, with the payment row locked. The grant is keyed
 ``purchase:<payment id>`` and the ledger's unique index is the last word, so two
-triggers for one payment grant once (docs/failure-modes.md #1, 4). The referral bonus and the trial
-conversion ride in the same transaction, after the grant (``purchase_rewards``).
+triggers for one payment grant once (docs/failure-modes.md #1, 4). The completion is a
+``PaymentCompleted`` event: the trial conversion and the referral bonus are its
+handlers, run by the unit of work in the same transaction, after the grant
+(``application.bootstrap``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import enum
 import logging
 from datetime import datetime
 
+from application.credits.grant import grant
 from application.ports import UnitOfWork
-from application.rewards.purchase_rewards import on_purchase_completed
 from domain.ledger import purchase_posting
 from domain.payment import Payment
 
@@ -52,12 +54,9 @@ async def fulfil(
         return FulfilOutcome.AMOUNT_MISMATCH
     payment.complete(now)
     await uow.payments.save(payment)
-    entry = await uow.ledger.post(
-        purchase_posting(payment.user_id, payment.id, payment.credits), now
-    )
+    entry = await grant(uow, purchase_posting(payment.user_id, payment.id, payment.credits), now)
     if entry is None:
         return FulfilOutcome.ALREADY_FULFILLED
-    await on_purchase_completed(uow, payment, now)
     log.info(
         "credits_granted payment_id=%s user_id=%s credits=%s balance_after=%s source=%s",
         payment.id,

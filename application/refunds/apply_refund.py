@@ -4,15 +4,16 @@ if the refund then fails.
 Used by the refund webhook events and by the admin refund endpoint, so a refund
 seen by both reverses once. Reversal is proportional on cumulative amounts and takes
 back the purchase's own unspent credits first (its lot), then other lots; a balance
-may go negative when refunded credits were already spent (recorded debt). A refund
-reported failed or canceled is undone by ``restore_refund``. Either way the referral
-is settled again (``purchase_rewards``): refunds that take its qualifying purchase under
-the minimum reverse its bonuses, and a failure that undoes them gives them back.
+may go negative when refunded credits were already spent (recorded debt). Each
+refund applied is a ``RefundApplied`` event, and a refund reported failed or canceled
+is undone by ``restore_refund`` (a ``RefundRestored`` event); the handler of both
+settles the buyer's referral again in the same transaction (``application.bootstrap``):
+refunds that take its qualifying purchase under the minimum reverse its bonuses, and a
+failure that undoes them gives them back.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,7 +26,6 @@ from application.refunds.gateway import (
     RefundStatus,
 )
 from application.refunds.restore_refund import restore_failed_refund
-from application.rewards.purchase_rewards import on_refunds_changed
 from domain.ledger import purchase_key, refund_posting
 from domain.payment import Payment
 
@@ -59,20 +59,22 @@ async def apply_refunds(
             changed[refund.refund_id] = 0
     if changed:
         await uow.payments.save(payment)
-        await on_refunds_changed(uow, payment, now)
     return changed
 
 
 async def _reverse(
     uow: UnitOfWork, payment: Payment, refund: GatewayRefund, now: datetime
 ) -> int | None:
-    """Reverse a refund seen for the first time; None when it was already recorded."""
-    candidate = copy.copy(payment)
-    reversed_credits = candidate.record_refund(refund.amount, now)
+    """Reverse a refund seen for the first time; None when it was already recorded.
+
+    The log learns what the refund reverses before the payment records it, so a
+    refund id seen before leaves the payment untouched.
+    """
+    reversed_credits = payment.credits_to_reverse(refund.amount)
     if not await uow.refunds.add(refund, payment.id, payment.user_id, reversed_credits, now):
         await _note_success(uow, refund)
         return None
-    _adopt(payment, candidate)
+    payment.record_refund(refund.amount, now, refund_id=refund.refund_id)
     if reversed_credits > 0:
         lot = await uow.lots.lot_for_key(purchase_key(payment.id))
         posting = refund_posting(
@@ -105,10 +107,3 @@ async def _note_success(uow: UnitOfWork, refund: GatewayRefund) -> None:
     recorded = await uow.refunds.get(refund.refund_id)
     if recorded is not None and recorded.status is RefundStatus.PENDING:
         await uow.refunds.set_status(refund.refund_id, RefundStatus.SUCCEEDED)
-
-
-def _adopt(payment: Payment, candidate: Payment) -> None:
-    payment.amount_refunded = candidate.amount_refunded
-    payment.credits_reversed = candidate.credits_reversed
-    payment.status = candidate.status
-    payment.updated_at = candidate.updated_at

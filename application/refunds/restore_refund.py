@@ -17,9 +17,11 @@ so the history ends where it would have without the failed refund: the purchase'
 lot holds them again, and credits from an expiring lot keep its expiry. Credits taken
 from a lot that has expired since are not given back: they would be gone by now.
 
-Referral bonuses that the refund reversed are given back when the purchase is a
-qualifying one again (``purchase_rewards.on_refunds_changed``), each under its own key:
-the state is the one a ``failed`` report seen first leaves.
+The payment records ``RefundRestored``; the credits given back are a grant like any
+other, recorded as ``CreditsGranted``. Referral bonuses that the refund reversed are
+given back when the purchase qualifies again (the ``RefundRestored`` handler in
+``rewards.purchase_rewards``), each under its own key: the state is the one a
+``failed`` report seen first leaves.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from application.credits.grant import grant
 from application.ports import UnitOfWork
 from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
 from domain.ledger import Allocation, purchase_key, refund_key, refund_restore_posting
@@ -55,14 +58,14 @@ async def restore_failed_refund(
         if other.refund_id != refund.refund_id and other.status in REVERSING_REFUND_STATUSES
     )
     await uow.refunds.set_status(refund.refund_id, refund.status)
-    restored = payment.restore_refund(still_refunded, now)
+    restored = payment.restore_refund(still_refunded, now, refund_id=refund.refund_id)
     refills, lapsed = await _taken_back(uow, payment, refund.refund_id, now)
     credits = max(0, restored - lapsed)
     if credits > 0:
         posting = refund_restore_posting(
             payment.user_id, payment.id, refund.refund_id, credits, refills
         )
-        await uow.ledger.post(posting, now)
+        await grant(uow, posting, now)
     log.info(
         "refund_restored payment_id=%s user_id=%s refund_id=%s status=%s credits_restored=%s"
         " credits_lapsed=%s",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.credits.grant import grant
 from application.ids import new_id
 from application.ports import Clock, Page, UnitOfWorkFactory
 from application.queries import page_size
 from domain.coupon import Redemption, check_not_in_debt, normalise_coupon_code
 from domain.errors import CouponAlreadyRedeemed, CouponExhausted, CouponNotFound
+from domain.events import CouponRedeemed
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +53,27 @@ async def redeem_coupon(
             raise CouponAlreadyRedeemed(f"you already redeemed {coupon.code}")
         if not await uow.coupons.take_slot(coupon.id):
             raise CouponExhausted(f"coupon {coupon.code} has no redemptions left")
-        entry = await uow.ledger.post(coupon.grant(user_id, now), now)
+        entry = await grant(uow, coupon.grant(user_id, now), now)
         if entry is None:
             raise CouponAlreadyRedeemed(f"you already redeemed {coupon.code}")
+        uow.record(_redeemed(redemption))
         await uow.commit()
     log.info(
         "coupon_redeemed coupon_id=%s user_id=%s credits=%s", coupon.id, user_id, redemption.credits
     )
     return Redeemed(redemption, entry.balance_after)
+
+
+def _redeemed(redemption: Redemption) -> CouponRedeemed:
+    return CouponRedeemed(
+        user_id=redemption.user_id,
+        occurred_at=redemption.redeemed_at,
+        coupon_id=redemption.coupon_id,
+        code=redemption.code,
+        redemption_id=redemption.id,
+        credits=redemption.credits,
+        credits_expire_at=redemption.credits_expire_at,
+    )
 
 
 async def coupon_history(

@@ -1,14 +1,15 @@
-"""What completing or refunding a purchase does to the buyer's referral and trial.
+"""What completing or refunding a purchase does to the buyer's referral.
 
-Both hooks run inside the transaction that grants, reverses or restores the purchase's
-own credits (``fulfil_payment``, ``apply_refund``), so a referral bonus exists exactly
+Handlers of ``PaymentCompleted``, ``RefundApplied`` and ``RefundRestored`` (wired in
+``application.bootstrap``): the unit of work runs them in the transaction that grants,
+reverses or restores the purchase's own credits, so a referral bonus exists exactly
 when its qualifying purchase does. Each settles the referral on its first purchase
 (``Referral.settle``): the first completed purchase decides it, a purchase opened
 earlier but fulfilled later decides it again, and the first purchase's refunds (and
 refunds that then failed) take the bonuses back or give them back. Lock order is the
-purchase's: the payment row, the buyer's account, the buyer's referral, the referrer's
-counter, the referrer's account; applying a code takes the buyer's account before the
-referral as well.
+purchase's: the payment row, the buyer's account, the buyer's trial, the buyer's
+referral, the referrer's counter, the referrer's account; applying a code takes the
+buyer's account before the referral as well.
 """
 
 from __future__ import annotations
@@ -18,25 +19,31 @@ from datetime import datetime
 
 from application.ports import UnitOfWork
 from application.rewards.referral_bonuses import give_back_bonuses, take_back_bonuses
+from domain.errors import NotFound
+from domain.events import PaymentCompleted, RefundApplied, RefundRestored
 from domain.payment import Payment
 from domain.referral import BonusMove, Referral, ReferralStatus, opened_before
 
 log = logging.getLogger(__name__)
 
 
-async def on_purchase_completed(uow: UnitOfWork, payment: Payment, now: datetime) -> None:
-    """Called once per payment, right after its purchase grant."""
-    await uow.trials.mark_converted(payment.user_id, now)
-    referral = await uow.referrals.get(payment.user_id, for_update=True)
-    if referral is not None and await _comes_first(uow, referral, payment):
+async def decide_referral(uow: UnitOfWork, event: PaymentCompleted, now: datetime) -> None:
+    """The buyer's first purchase decides their referral, whichever is fulfilled first."""
+    referral = await uow.referrals.get(event.user_id, for_update=True)
+    if referral is None:
+        return
+    payment = await _payment(uow, event.payment_id)
+    if await _comes_first(uow, referral, payment):
         await _settle(uow, referral, payment, now)
 
 
-async def on_refunds_changed(uow: UnitOfWork, payment: Payment, now: datetime) -> None:
-    """Called when a refund of ``payment`` was applied or undone (it failed)."""
-    referral = await uow.referrals.get(payment.user_id, for_update=True)
-    if referral is not None and referral.payment_id == payment.id:
-        await _settle(uow, referral, payment, now)
+async def settle_referral_on_refunds(
+    uow: UnitOfWork, event: RefundApplied | RefundRestored, now: datetime
+) -> None:
+    """A refund of the first purchase was applied or undone: the bonuses follow."""
+    referral = await uow.referrals.get(event.user_id, for_update=True)
+    if referral is not None and referral.payment_id == event.payment_id:
+        await _settle(uow, referral, await _payment(uow, event.payment_id), now)
 
 
 async def _comes_first(uow: UnitOfWork, referral: Referral, payment: Payment) -> bool:
@@ -72,3 +79,11 @@ async def _settle(uow: UnitOfWork, referral: Referral, first: Payment, now: date
         referral.status,
         None if move is None else move.value,
     )
+
+
+async def _payment(uow: UnitOfWork, payment_id: str) -> Payment:
+    """The payment an event of this transaction came from (saved, so it exists)."""
+    payment = await uow.payments.get(payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id} vanished")
+    return payment

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.credits.grant import grant
 from application.ports import UnitOfWork
+from domain.events import ReferralReversed, ReferralRewarded
 from domain.ledger import Allocation
 from domain.lots import split_lapsed
 from domain.referral import (
@@ -27,7 +29,16 @@ async def give_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
     """Grant both bonuses: the first time, or again after ``referral.reversals`` reversals."""
     referred, referrer = [await _taken_by_last_reversal(uow, referral, s, now) for s in SIDES]
     for posting in bonus_postings(referral, (referred, referrer)):
-        await uow.ledger.post(posting, now)
+        await grant(uow, posting, now)
+    uow.record(
+        ReferralRewarded(
+            user_id=referral.referrer_id,
+            occurred_at=now,
+            referred_user_id=referral.user_id,
+            payment_id=referral.payment_id or "",
+            bonus_credits=referral.terms.bonus_credits,
+        )
+    )
 
 
 async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> None:
@@ -36,6 +47,15 @@ async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
     referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
     for posting in reversal_postings(referral, referred_lot, referrer_lot):
         await uow.ledger.post(posting, now)
+    uow.record(
+        ReferralReversed(
+            user_id=referral.referrer_id,
+            occurred_at=now,
+            referred_user_id=referral.user_id,
+            payment_id=referral.payment_id,
+            bonus_credits=referral.terms.bonus_credits,
+        )
+    )
 
 
 async def _taken_by_last_reversal(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from application.credits.grant import grant
 from application.ports import UnitOfWork, UnitOfWorkFactory
+from domain.events import PaymentCompleted, TrialConverted, TrialStarted
 from domain.trial import Trial, TrialTerms
 from domain.user import User
 
@@ -26,8 +28,26 @@ async def start_trial(
     if not await uow.trials.start(trial):
         log.info("trial_refused user_id=%s reason=email_had_trial", user.id)
         return None
-    await uow.ledger.post(trial.grant(), now)
+    await grant(uow, trial.grant(), now)
+    uow.record(
+        TrialStarted(
+            user_id=user.id, occurred_at=now, credits=trial.credits, expires_at=trial.expires_at
+        )
+    )
     return trial
+
+
+async def convert_trial(uow: UnitOfWork, event: PaymentCompleted, now: datetime) -> None:
+    """A completed purchase converts the buyer's trial, if they have one not yet converted.
+
+    Runs in the purchase's transaction (``application.bootstrap``); the conditional
+    update converts once, and two purchases racing record the same event id.
+    """
+    trial = await uow.trials.get(event.user_id)
+    if trial is None or trial.converted_at is not None:
+        return
+    await uow.trials.mark_converted(event.user_id, now)
+    uow.record(TrialConverted(user_id=event.user_id, occurred_at=now, payment_id=event.payment_id))
 
 
 async def get_trial(user_id: str, *, uow_factory: UnitOfWorkFactory) -> Trial | None:

@@ -62,7 +62,7 @@ async def test_a_refers_b_b_buys_ten_dollars_then_is_refunded(api: Api) -> None:
     assert await api.credits(b) == 0
     assert await api.credits(a) == 0
     kinds = [(t["kind"], t["credits"]) for t in await api.transactions(a)]
-    assert kinds == [("refund_reversal", -1000), ("referral_bonus", 1000)]
+    assert kinds == [("bonus_reversal", -1000), ("referral_bonus", 1000)]
     after = await stats(api, a)
     assert (after["completed"], after["reversed"], after["credits_earned"]) == (0, 1, 0)
 

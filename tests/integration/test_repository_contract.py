@@ -540,7 +540,7 @@ async def test_payments_add_get_save_and_find(backend: Backend) -> None:
         payment.stripe_session_id, payment.stripe_payment_intent_id = "cs_1", "pi_1"
         payment.checkout_url = "https://pay.example/cs_1"
         payment.complete(NOW + timedelta(minutes=1))
-        payment.record_refund(250, NOW + timedelta(minutes=2))
+        payment.record_refund(250, NOW + timedelta(minutes=2), refund_id="re_1")
         await uow.payments.save(payment)
         await uow.commit()
     async with backend.uow() as uow:

@@ -36,7 +36,7 @@ def apply(p: Payment, action: tuple[str, int]) -> None:
     elif name == "expire":
         p.expire(NOW)
     elif name == "refund" and p.is_paid:
-        p.record_refund(value, NOW)
+        p.record_refund(value, NOW, refund_id="re_1")
 
 
 actions = st.lists(
@@ -89,11 +89,11 @@ def test_refund_reversal_is_proportional_and_sums_to_credits(
     p = payment(amount, credits)
     p.complete(NOW)
     total = 0
-    for r in refunds:
-        total += p.record_refund(r, NOW)
+    for n, r in enumerate(refunds):
+        total += p.record_refund(r, NOW, refund_id=f"re_{n}")
         assert 0 <= total <= credits
         assert total == credits * p.amount_refunded // amount
-    p.record_refund(amount, NOW)
+    p.record_refund(amount, NOW, refund_id="re_last")
     assert p.credits_reversed == credits
     assert p.status is PaymentStatus.REFUNDED
 
@@ -130,7 +130,7 @@ def test_refund_checks() -> None:
     p.check_refund(1000)
     with pytest.raises(RefundExceedsRemaining):
         p.check_refund(1001)
-    p.record_refund(400, NOW)
+    p.record_refund(400, NOW, refund_id="re_1")
     assert p.status is PaymentStatus.PARTIALLY_REFUNDED
     with pytest.raises(RefundExceedsRemaining):
         p.check_refund(601)

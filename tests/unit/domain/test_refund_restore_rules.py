@@ -30,19 +30,19 @@ def paid(amount: int = 1000, credits: int = 1000) -> Payment:
 
 def test_a_failed_refund_gives_back_what_it_reversed_and_the_payment_is_completed_again() -> None:
     p = paid(1234, 1332)
-    reversed_credits = p.record_refund(1234, NOW)
+    reversed_credits = p.record_refund(1234, NOW, refund_id="re_1")
     assert p.status is PaymentStatus.REFUNDED
 
-    assert p.restore_refund(0, NOW) == reversed_credits == 1332
+    assert p.restore_refund(0, NOW, refund_id="re_1") == reversed_credits == 1332
     assert (p.status, p.amount_refunded, p.credits_reversed) == (PaymentStatus.COMPLETED, 0, 0)
 
 
 def test_a_failed_refund_beside_one_that_stands_leaves_it_partially_refunded() -> None:
     p = paid()
-    p.record_refund(300, NOW)
-    p.record_refund(200, NOW)
+    p.record_refund(300, NOW, refund_id="re_1")
+    p.record_refund(200, NOW, refund_id="re_2")
 
-    assert p.restore_refund(300, NOW) == 200
+    assert p.restore_refund(300, NOW, refund_id="re_2") == 200
     assert (p.status, p.amount_refunded, p.credits_reversed) == (
         PaymentStatus.PARTIALLY_REFUNDED,
         300,
@@ -54,10 +54,10 @@ def test_standing_refunds_covering_the_whole_amount_keep_it_refunded() -> None:
     """A stale report let a failed refund apply after others had refunded everything
     (its own amount was capped to nothing): its failure restores nothing."""
     p = paid()
-    p.record_refund(1000, NOW)
-    assert p.record_refund(500, NOW) == 0
+    p.record_refund(1000, NOW, refund_id="re_1")
+    assert p.record_refund(500, NOW, refund_id="re_2") == 0
 
-    assert p.restore_refund(1000, NOW) == 0
+    assert p.restore_refund(1000, NOW, refund_id="re_2") == 0
     assert (p.status, p.amount_refunded, p.credits_reversed) == (PaymentStatus.REFUNDED, 1000, 1000)
 
 
@@ -65,7 +65,7 @@ def test_an_unpaid_payment_has_nothing_to_restore() -> None:
     p = paid()
     p.status = PaymentStatus.PENDING
     with pytest.raises(InvalidTransition):
-        p.restore_refund(0, NOW)
+        p.restore_refund(0, NOW, refund_id="re_1")
 
 
 @st.composite
@@ -90,14 +90,14 @@ def test_any_order_of_refunds_and_failures_ends_where_the_standing_refunds_put_i
     net = 0
     for step, n in steps:
         if step == "apply" and n not in seen:
-            reversed_now = p.record_refund(refunds[n], NOW)
+            reversed_now = p.record_refund(refunds[n], NOW, refund_id=f"re_{n}")
             assert reversed_now >= 0
             net += reversed_now
             seen[n] = "applied"
         elif step == "fail" and seen.get(n) != "failed":
             if seen.get(n) == "applied":
                 standing = sum(refunds[m] for m, how in seen.items() if how == "applied" and m != n)
-                restored = p.restore_refund(standing, NOW)
+                restored = p.restore_refund(standing, NOW, refund_id=f"re_{n}")
                 assert restored >= 0
                 net -= restored
             seen[n] = "failed"
@@ -106,7 +106,7 @@ def test_any_order_of_refunds_and_failures_ends_where_the_standing_refunds_put_i
     expected = paid(amount, credits)
     for n, how in seen.items():
         if how == "applied":
-            expected.record_refund(refunds[n], NOW)
+            expected.record_refund(refunds[n], NOW, refund_id=f"re_{n}")
     assert (p.status, p.amount_refunded, p.credits_reversed) == (
         expected.status,
         expected.amount_refunded,

@@ -193,9 +193,9 @@ def test_bonuses_and_reversals_have_keys_of_their_own() -> None:
         ("usr_b", 700, EntryKind.REFERRAL_BONUS),
         ("usr_a", 700, EntryKind.REFERRAL_BONUS),
     ]
-    assert [(p.user_id, p.credits, p.lot_entry_id) for p in reversals] == [
-        ("usr_b", -700, 11),
-        ("usr_a", -700, None),
+    assert [(p.user_id, p.credits, p.lot_entry_id, p.kind) for p in reversals] == [
+        ("usr_b", -700, 11, EntryKind.BONUS_REVERSAL),
+        ("usr_a", -700, None, EntryKind.BONUS_REVERSAL),
     ]
     keys = {p.idempotency_key for p in (*grants, *reversals)}
     assert len(keys) == 4 and all("usr_b" in key for key in keys)

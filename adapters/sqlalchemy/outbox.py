@@ -1,0 +1,75 @@
+"""The outbox on SQL: an ``INSERT ... ON CONFLICT DO NOTHING`` per event, in the
+transaction of its change.
+
+A second transaction recording the same fact (same event id) waits on the primary
+key until the first ends, then inserts nothing: the fact is one row and neither
+transaction fails for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sqlalchemy.dialect import per_dialect
+from adapters.sqlalchemy.tables import outbox
+from application.outbox import DeliveryStatus, OutboxMessage
+from domain.events import DomainEvent
+
+_ADD = per_dialect(
+    lambda insert: (
+        insert(outbox)
+        .values(
+            event_id=bindparam("new_event_id"),
+            type=bindparam("new_type"),
+            user_id=bindparam("new_user_id"),
+            payload=bindparam("new_payload", type_=outbox.c.payload.type),
+            occurred_at=bindparam("new_occurred_at", type_=outbox.c.occurred_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(outbox.c.event_id)
+    )
+)
+_PENDING = (
+    select(outbox)
+    .where(outbox.c.status == DeliveryStatus.PENDING.value)
+    .order_by(outbox.c.occurred_at, outbox.c.event_id)
+    .limit(bindparam("limit"))
+)
+
+
+class SqlOutbox:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._add = _ADD[connection.dialect.name]
+
+    async def add(self, event: DomainEvent) -> bool:
+        params = {
+            "new_event_id": event.event_id,
+            "new_type": event.type,
+            "new_user_id": event.user_id,
+            "new_payload": event.payload,
+            "new_occurred_at": event.occurred_at,
+        }
+        return (await self._conn.execute(self._add, params)).first() is not None
+
+    async def pending(self, limit: int) -> Sequence[OutboxMessage]:
+        rows = await self._conn.execute(_PENDING, {"limit": limit})
+        return [_message(row) for row in rows]
+
+
+def _message(row: Row[Any]) -> OutboxMessage:
+    return OutboxMessage(
+        event_id=row.event_id,
+        type=row.type,
+        user_id=row.user_id,
+        payload=row.payload,
+        occurred_at=row.occurred_at,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status=row.last_status,
+    )

@@ -1,0 +1,85 @@
+"""Same-transaction follow-ups of domain events, and the events a unit of work has yet
+to publish.
+
+The unit of work publishes just before it commits: every new event goes to the
+outbox, and the handlers registered for its class run in the same transaction, so a
+follow-up (a referral bonus after a purchase) exists exactly when its cause does. What
+a handler records is published in turn. Handlers that may run later, outside the
+transaction (telling the product), read the outbox instead.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Self, TypeVar
+
+from application.ports import PaymentRepository, UnitOfWork
+from domain.events import DomainEvent
+from domain.payment import Payment
+
+E = TypeVar("E", bound=DomainEvent)
+Handler = Callable[[UnitOfWork, E, datetime], Awaitable[None]]
+"""``(uow, event, now)``: ``now`` is when the event happened, the time of its change."""
+
+
+class MessageBus:
+    """A dict from event class to its handlers, which run in registration order."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[DomainEvent], list[Handler[Any]]] = {}
+
+    def on(self, event_type: type[E], *handlers: Handler[E]) -> Self:
+        self._handlers.setdefault(event_type, []).extend(handlers)
+        return self
+
+    async def publish(self, uow: UnitOfWork, new: NewEvents) -> None:
+        """Write each new event to the outbox and run its handlers, until none is left."""
+        while (event := new.next()) is not None:
+            await uow.outbox.add(event)
+            for handler in self._handlers.get(type(event), ()):
+                await handler(uow, event, event.occurred_at)
+
+
+class NewEvents:
+    """Events recorded on a unit of work or held by payments it saved, in that order."""
+
+    def __init__(self) -> None:
+        self._saved: dict[int, Payment] = {}  # by identity: saving twice is seen once
+        self._queue: deque[DomainEvent] = deque()
+
+    def saw(self, payment: Payment) -> None:
+        self._saved[id(payment)] = payment
+
+    def record(self, event: DomainEvent) -> None:
+        self._queue.append(event)
+
+    def next(self) -> DomainEvent | None:
+        for payment in self._saved.values():
+            self._queue.extend(payment.events)
+            payment.events.clear()
+        return self._queue.popleft() if self._queue else None
+
+
+class SeenPayments:
+    """A unit of work's payments repository that notes every payment added or saved.
+
+    Only a saved aggregate's events are published: changes that were never saved did
+    not happen.
+    """
+
+    def __init__(self, inner: PaymentRepository, new: NewEvents) -> None:
+        self._inner = inner
+        self._new = new
+
+    async def add(self, payment: Payment) -> None:
+        await self._inner.add(payment)
+        self._new.saw(payment)
+
+    async def save(self, payment: Payment) -> None:
+        await self._inner.save(payment)
+        self._new.saw(payment)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -1,0 +1,244 @@
+"""What happened, as past-tense facts the product can be told about.
+
+An aggregate appends its own to ``events`` (``Payment``); use cases record the rest
+on the unit of work, which writes every one to the outbox in the transaction of the
+change. An event's id is derived from what makes the fact unique (the ledger key of a
+grant, the payment it completed, the refund it applied), so the same fact recorded
+twice is one row, whichever path recorded it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import ClassVar
+
+from domain.ledger import EntryKind, LedgerEntry
+
+JsonValue = str | int | bool | None
+# Fixed forever: changing it would give every past fact a new id.
+_NAMESPACE = uuid.UUID("7c0e7a52-4f1b-5d8e-9a51-2f8e3b6d0c41")
+_ENVELOPE = frozenset({"user_id", "occurred_at"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """``user_id`` is whose fact it is; ``payload`` is every other field, as JSON values."""
+
+    type: ClassVar[str]
+    user_id: str
+    occurred_at: datetime
+
+    @property
+    def key(self) -> str:
+        """What makes this fact unique among the facts of its type."""
+        raise NotImplementedError
+
+    @property
+    def event_id(self) -> str:
+        return f"evt_{uuid.uuid5(_NAMESPACE, f'{self.type}:{self.key}').hex}"
+
+    @property
+    def payload(self) -> dict[str, JsonValue]:
+        return {
+            f.name: _json(getattr(self, f.name)) for f in fields(self) if f.name not in _ENVELOPE
+        }
+
+
+def _json(value: object) -> JsonValue:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise TypeError(f"{type(value).__name__} is not an event payload value")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsGranted(DomainEvent):
+    """A ledger entry that added credits: a purchase, a bonus, a coupon, a trial, a restore."""
+
+    type: ClassVar[str] = "credits.granted"
+    credits: int
+    kind: EntryKind
+    reference_type: str
+    reference_id: str
+    entry_id: int
+    balance_after: int
+    expires_at: datetime | None
+    idempotency_key: str
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> CreditsGranted:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=entry.credits,
+            kind=entry.kind,
+            reference_type=entry.reference_type,
+            reference_id=entry.reference_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+            expires_at=entry.expires_at,
+            idempotency_key=entry.idempotency_key,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsExpired(DomainEvent):
+    """The unspent rest (``credits``) of the grant ``lot_entry_id`` expired."""
+
+    type: ClassVar[str] = "credits.expired"
+    credits: int
+    lot_entry_id: int
+    entry_id: int
+    balance_after: int
+
+    @classmethod
+    def of(cls, entry: LedgerEntry, lot_entry_id: int) -> CreditsExpired:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=-entry.credits,
+            lot_entry_id=lot_entry_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+        )
+
+    @property
+    def key(self) -> str:
+        return str(self.lot_entry_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentCompleted(DomainEvent):
+    type: ClassVar[str] = "payment.completed"
+    payment_id: str
+    amount: int
+    currency: str
+    credits: int
+
+    @property
+    def key(self) -> str:
+        return self.payment_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentClosed(DomainEvent):
+    """A payment failed, was canceled or expired (``status``), or learned why it closed.
+
+    ``failed`` is not final, so one payment may close more than once: the time is part
+    of what makes each closing unique.
+    """
+
+    type: ClassVar[str] = "payment.closed"
+    payment_id: str
+    status: str
+    reason: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.payment_id}:{self.status}:{self.reason}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundApplied(DomainEvent):
+    """A gateway refund reversed ``credits_reversed``; ``amount_refunded`` is the new total."""
+
+    type: ClassVar[str] = "payment.refunded"
+    payment_id: str
+    refund_id: str
+    amount: int
+    credits_reversed: int
+    amount_refunded: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.payment_id}:{self.refund_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundRestored(DomainEvent):
+    """A refund failed at the gateway after it was applied: its credits came back."""
+
+    type: ClassVar[str] = "payment.refund_restored"
+    payment_id: str
+    refund_id: str
+    credits_restored: int
+    amount_refunded: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.payment_id}:{self.refund_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferralRewarded(DomainEvent):
+    """The referrer (``user_id``) and the referred user each got ``bonus_credits``."""
+
+    type: ClassVar[str] = "referral.rewarded"
+    referred_user_id: str
+    payment_id: str
+    bonus_credits: int
+
+    @property
+    def key(self) -> str:
+        return self.referred_user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferralReversed(DomainEvent):
+    """Both bonuses were taken back: the qualifying payment was refunded under the minimum."""
+
+    type: ClassVar[str] = "referral.reversed"
+    referred_user_id: str
+    payment_id: str | None
+    bonus_credits: int
+
+    @property
+    def key(self) -> str:
+        return self.referred_user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CouponRedeemed(DomainEvent):
+    type: ClassVar[str] = "coupon.redeemed"
+    coupon_id: str
+    code: str
+    redemption_id: str
+    credits: int
+    credits_expire_at: datetime | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.coupon_id}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrialStarted(DomainEvent):
+    type: ClassVar[str] = "trial.started"
+    credits: int
+    expires_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrialConverted(DomainEvent):
+    """The user's first completed purchase (``payment_id``) ended their trial."""
+
+    type: ClassVar[str] = "trial.converted"
+    payment_id: str
+
+    @property
+    def key(self) -> str:
+        return self.user_id
