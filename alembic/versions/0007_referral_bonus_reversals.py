@@ -1,7 +1,7 @@
 """referrals: how many times the bonuses were taken back
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2027-01-10
 
 A referral is settled again when a payment opened earlier is fulfilled later or when a
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

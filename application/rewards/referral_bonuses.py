@@ -37,6 +37,7 @@ async def give_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
             referred_user_id=referral.user_id,
             payment_id=referral.payment_id or "",
             bonus_credits=referral.terms.bonus_credits,
+            reversals=referral.reversals,
         )
     )
 
@@ -54,6 +55,7 @@ async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
             referred_user_id=referral.user_id,
             payment_id=referral.payment_id,
             bonus_credits=referral.terms.bonus_credits,
+            reversals=referral.reversals,
         )
     )
 
