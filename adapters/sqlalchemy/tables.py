@@ -236,6 +236,8 @@ referrals = Table(
     Column("payment_id", ID),
     Column("decided_at", UtcDateTime),
     Column("reversed_at", UtcDateTime),
+    # How many times the bonuses were taken back: it keys the next reversal or grant.
+    Column("bonus_reversals", Integer, nullable=False, server_default=text("0")),
 )
 
 # Bonuses paid per referrer; raised only by a conditional upsert below the cap.
