@@ -16,6 +16,8 @@ from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
+from application.webhooks.disputes import DisputeRepository
 from application.webhooks.events import GatewayEvent
 from domain.events import DomainEvent
 from domain.payment import Payment
@@ -167,6 +169,10 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    spending: SpendingLedger
+    holds: HoldRepository
+    spend_requests: SpendRequests
+    disputes: DisputeRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

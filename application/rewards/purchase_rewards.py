@@ -17,7 +17,13 @@ from datetime import datetime
 from application.credits.grant import grant
 from application.ports import UnitOfWork
 from domain.errors import NotFound
-from domain.events import PaymentCompleted, ReferralReversed, ReferralRewarded, RefundApplied
+from domain.events import (
+    DisputeLost,
+    PaymentCompleted,
+    ReferralReversed,
+    ReferralRewarded,
+    RefundApplied,
+)
 from domain.payment import Payment
 from domain.referral import (
     SIDES,
@@ -76,6 +82,15 @@ async def reverse_referral_if_undone(uow: UnitOfWork, event: RefundApplied, now:
     if referral is None or referral.status is not ReferralStatus.REWARDED:
         return
     if referral.is_undone_by(await _payment(uow, event.payment_id)):
+        await reverse_bonuses(uow, referral, now)
+
+
+async def reverse_referral_if_disputed(uow: UnitOfWork, event: DisputeLost, now: datetime) -> None:
+    """A lost dispute undoes the qualifying purchase as a full refund would."""
+    referral = await uow.referrals.get(event.user_id, for_update=True)
+    if referral is None or referral.status is not ReferralStatus.REWARDED:
+        return
+    if referral.payment_id == event.payment_id:
         await reverse_bonuses(uow, referral, now)
 
 

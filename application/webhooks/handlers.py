@@ -11,6 +11,10 @@ from typing import Any
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeOpened,
     GatewayEvent,
     PaymentCanceled,
     PaymentFailed,
@@ -18,6 +22,9 @@ from application.webhooks.events import (
     RefundsReported,
 )
 from application.webhooks.handling import EventHandler
+from application.webhooks.when_dispute_closed import on_dispute_closed
+from application.webhooks.when_dispute_funds_moved import on_dispute_funds_moved
+from application.webhooks.when_dispute_opened import on_dispute_opened
 from application.webhooks.when_payment_failed import (
     on_checkout_expired,
     on_payment_canceled,
@@ -33,4 +40,8 @@ HANDLERS: Mapping[type[GatewayEvent], EventHandler[Any]] = {
     PaymentCanceled: EventHandler(on_payment_canceled),
     CheckoutExpired: EventHandler(on_checkout_expired),
     RefundsReported: EventHandler(on_refunds_reported, prepare=gather_refunds),
+    DisputeOpened: EventHandler(on_dispute_opened),
+    DisputeClosed: EventHandler(on_dispute_closed),
+    DisputeFundsWithdrawn: EventHandler(on_dispute_funds_moved),
+    DisputeFundsReinstated: EventHandler(on_dispute_funds_moved),
 }
