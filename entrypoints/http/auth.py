@@ -48,3 +48,11 @@ async def requires_admin(
     """Operator routes: an admin user's key, or one of ADMIN_API_KEYS."""
     if not (await principal_of(connection)).is_admin:
         raise Forbidden("admin only")
+
+
+async def requires_service(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Spending routes: a key from SERVICE_API_KEYS or an admin's, never a user's own."""
+    if not (await principal_of(connection)).may_spend_for_anyone:
+        raise Forbidden("service or admin key required", code="service_key_required")

@@ -35,16 +35,19 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response[Any]:
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[Any]:
+    """``details``: fields beside the code that a client acts on (``available``)."""
     return Response(
-        {"error": {"code": code, "message": message}},
+        {"error": {"code": code, "message": message, **(details or {})}},
         status_code=status,
         media_type=MediaType.JSON,
     )
 
 
 def _domain(exc: DomainError) -> Response[Any]:
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, getattr(exc, "details", None))
 
 
 def _signature(exc: Exception) -> Response[Any]:
