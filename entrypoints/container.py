@@ -129,9 +129,7 @@ class UseCases(containers.DeclarativeContainer):
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
     # A user's own balance: an account not opened yet reads as empty.
-    get_account = _bound(
-        balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True
-    )
+    get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
     list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
     verify_ledger = _bound(queries.verify_ledger, uow_factory=uow_factory)
 

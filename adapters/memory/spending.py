@@ -36,7 +36,9 @@ class MemorySpendingLedger:
         for request in requests:
             scoped = (user_id, request.idempotency_key)
             if scoped not in self._state.spend_requests:
-                self._state.spend_requests[scoped] = StoredAnswer(request.fingerprint, None, None, None)
+                self._state.spend_requests[scoped] = StoredAnswer(
+                    request.fingerprint, None, None, None
+                )
                 claimed.add(request.idempotency_key)
         expired = len(_expired_of(self._state, user_id, now))
         return Opened(account, frozenset(claimed), expired)

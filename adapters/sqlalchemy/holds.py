@@ -144,5 +144,3 @@ def _dispute_row(dispute: Dispute) -> dict[str, Any]:
     row = asdict(dispute)
     row["status"] = dispute.status.value
     return row
-
-

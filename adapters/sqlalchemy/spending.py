@@ -120,7 +120,9 @@ class SqlSpendingLedger:
         if len(rows) != len(debits):
             total = sum(d.credits for d in debits)
             raise InsufficientCredits(f"user {user_id} cannot cover {total} credits")
-        return [_entry(d, rows[d.ledger_key].id, rows[d.ledger_key].balance_after, now) for d in debits]
+        return [
+            _entry(d, rows[d.ledger_key].id, rows[d.ledger_key].balance_after, now) for d in debits
+        ]
 
     async def _debit_one_by_one(
         self, user_id: str, debits: Sequence[Debit], now: datetime

@@ -45,4 +45,6 @@ async def capture_hold(
         account = await uow.ledger.account(hold.user_id)
         assert account is not None
         await uow.commit()
-    return Captured(captured, None if entry is None else entry.id, account.balance, account.available)
+    return Captured(
+        captured, None if entry is None else entry.id, account.balance, account.available
+    )

@@ -70,9 +70,7 @@ async def place_hold(
     return hold
 
 
-async def _replayed(
-    uow: UnitOfWork, request: SpendRequest, answer: StoredAnswer | None
-) -> Hold:
+async def _replayed(uow: UnitOfWork, request: SpendRequest, answer: StoredAnswer | None) -> Hold:
     """The hold the key placed first (as it is now), if the fields are the same."""
     if answer is None or answer.result_id is None:
         raise NotFound(f"no answer stored for idempotency_key {request.idempotency_key}")

@@ -72,4 +72,3 @@ async def find_dispute(
     if dispute is None:
         dispute = await open_dispute(uow, event, payment, now)
     return payment, dispute
-

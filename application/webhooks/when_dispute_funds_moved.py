@@ -23,7 +23,7 @@ async def on_dispute_funds_moved(
         return NOT_OURS
     payment, dispute = found
     withdrawn = isinstance(event, DisputeFundsWithdrawn)
-    if (dispute.funds_withdrawn if withdrawn else dispute.funds_reinstated):
+    if dispute.funds_withdrawn if withdrawn else dispute.funds_reinstated:
         return Handled(EventOutcome.NO_CHANGE, payment.id)
     noted = dispute.note_funds(withdrawn, now)
     await uow.disputes.save(noted)

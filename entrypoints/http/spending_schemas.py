@@ -121,4 +121,6 @@ class CapturedOut(msgspec.Struct):
 
     @classmethod
     def of(cls, captured: Captured) -> CapturedOut:
-        return cls(HoldOut.of(captured.hold), captured.entry_id, captured.balance, captured.available)
+        return cls(
+            HoldOut.of(captured.hold), captured.entry_id, captured.balance, captured.available
+        )

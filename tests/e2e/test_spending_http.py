@@ -141,7 +141,7 @@ async def test_a_lost_dispute_ends_the_same_whatever_the_order(
     assert (await _debit(spend_api, user, 300, "spent")).status_code == 200
     dispute_id = f"du_{uuid.uuid4().hex[:12]}"
     events = [_dispute(ref, *LIFECYCLE[i][:1], dispute_id, LIFECYCLE[i][1]) for i in order]
-    for evt in events + [random.choice(events)]:
+    for evt in [*events, random.choice(events)]:
         await spend_api.deliver(evt)
     shown = await spend_api.balance(user)
     assert (shown["credits"], shown["held_credits"]) == (-300, 0)

@@ -84,7 +84,9 @@ async def test_one_key_sent_20_times_at_once_is_one_debit_with_one_answer(
     async with engine.connect() as conn:
         debits = select(func.count()).where(ledger_entries.c.kind == "usage_debit")
         assert (await conn.execute(debits)).scalar_one() == 1
-        assert (await conn.execute(select(func.count()).select_from(spend_requests))).scalar_one() == 1
+        assert (
+            await conn.execute(select(func.count()).select_from(spend_requests))
+        ).scalar_one() == 1
 
 
 async def test_a_batch_with_refused_items_applies_the_others(engine: AsyncEngine) -> None:
@@ -147,24 +149,29 @@ async def test_capture_racing_expiry_and_holds_past_expiry_stop_holding(
 ) -> None:
     await _user(engine, "u1", 100)
     factory = uow_factory(engine)
-    hold = await place_hold("u1", 80, "h", 10, uow_factory=factory, clock=FixedClock(NOW))
-    later = FixedClock(NOW + timedelta(seconds=10))
+    first = await place_hold("u1", 80, "h1", 10, uow_factory=factory, clock=FixedClock(NOW))
     with pytest.raises(InsufficientCredits):
         await debit(Debit("u1", 30, "before"), uow_factory=factory, clock=FixedClock(NOW))
-    # Past its expiry the hold holds nothing, before the job has run.
-    assert (await debit(Debit("u1", 30, "d"), uow_factory=factory, clock=later)).available == 70
+    later = FixedClock(NOW + timedelta(seconds=10))
 
-    async def capture() -> object:
+    async def capture(hold_id: str) -> object:
         try:
-            return await capture_hold(hold.id, 10, uow_factory=factory, clock=later)
+            return await capture_hold(hold_id, 10, uow_factory=factory, clock=later)
         except (HoldExpired, HoldNotActive) as exc:
             return exc
 
-    report, outcome = await asyncio.gather(
+    _, outcome = await asyncio.gather(
         expire_holds(uow_factory=factory, clock=later, batch_size=10, control=NoControl()),
-        capture(),
+        capture(first.id),
     )
     assert isinstance(outcome, HoldExpired | HoldNotActive)
+    assert (await _account(engine, "u1")).held == 0
+    # Past its expiry a hold holds nothing, before anything has marked it.
+    await place_hold("u1", 80, "h2", 10, uow_factory=factory, clock=later)
+    even_later = FixedClock(NOW + timedelta(seconds=20))
+    assert (
+        await debit(Debit("u1", 30, "d"), uow_factory=factory, clock=even_later)
+    ).available == 70
     account = await _account(engine, "u1")
     assert (account.balance, account.held) == (70, 0)
     await _clean(engine)
