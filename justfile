@@ -38,3 +38,8 @@ migrate:
 bench-batch *args:
     uv sync --frozen --quiet
     uv run python -m benchmarks.batch_expire {{args}}
+
+# Benchmark of spending: single and batched debits through the server against pgbench.
+bench-debits *args:
+    uv sync --frozen --quiet
+    uv run python -m benchmarks.debits {{args}}
