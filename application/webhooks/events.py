@@ -99,9 +99,11 @@ class RefundsReported(PaymentEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DisputeEvent(PaymentEvent):
-    """An event of dispute ``dispute_id`` of one of our payments' charges."""
+class DisputeEvent(GatewayEvent):
+    """An event of dispute ``dispute_id`` of the charge of ``payment`` (the base of the
+    four dispute kinds, each of which has its handler)."""
 
+    payment: PaymentRef
     dispute_id: str
 
 

@@ -160,3 +160,17 @@ async def test_an_open_dispute_holds_the_purchase_until_it_is_won(spend_api: Api
     shown = await spend_api.balance(user)
     assert (shown["credits"], shown["held_credits"]) == (700, 0)
     assert (await spend_api.payment(user, ref.payment_id))["status"] == "completed"
+
+
+def test_every_kind_of_dispute_event_has_a_handler() -> None:
+    from application.webhooks import events
+    from application.webhooks.handlers import HANDLERS
+
+    kinds = {
+        kind
+        for kind in vars(events).values()
+        if isinstance(kind, type)
+        and issubclass(kind, events.DisputeEvent)
+        and kind is not events.DisputeEvent
+    }
+    assert len(kinds) == 4 and kinds <= set(HANDLERS)

@@ -186,7 +186,7 @@ def test_items_that_fail_are_listed_and_exit_1(cli: Cli) -> None:
         ["reconcile", "--since", "31d"],
         ["reconcile", "--since", "yesterday"],
         ["expire-credits", "--bogus"],
-        ["expire-holds"],
+        ["expire-holds", "--batch-size", "0"],
     ],
 )
 def test_bad_usage_exits_2(cli: Cli, args: list[str]) -> None:
