@@ -17,6 +17,8 @@ from application.reconciliation.ports import LedgerAudit
 from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
+from application.webhooks.disputes import DisputeRepository
 from application.webhooks.events import GatewayEvent
 from domain.events import DomainEvent
 from domain.payment import Payment
@@ -193,6 +195,10 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    spending: SpendingLedger
+    holds: HoldRepository
+    spend_requests: SpendRequests
+    disputes: DisputeRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -249,3 +249,98 @@ class TrialConverted(DomainEvent):
     @property
     def key(self) -> str:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsDebited(DomainEvent):
+    """A usage debit or a hold's capture (``kind``) spent ``credits``."""
+
+    type: ClassVar[str] = "credits.debited"
+    credits: int
+    kind: EntryKind
+    reference_id: str
+    entry_id: int
+    balance_after: int
+    idempotency_key: str
+    description: str | None = None
+
+    @classmethod
+    def of(cls, entry: LedgerEntry, description: str | None = None) -> CreditsDebited:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=-entry.credits,
+            kind=entry.kind,
+            reference_id=entry.reference_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+            idempotency_key=entry.idempotency_key,
+            description=description,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldPlaced(DomainEvent):
+    type: ClassVar[str] = "hold.placed"
+    hold_id: str
+    credits: int
+    hold_kind: str
+    expires_at: datetime | None
+
+    @property
+    def key(self) -> str:
+        return self.hold_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldEnded(DomainEvent):
+    """A hold stopped holding: ``status`` captured (``captured`` of it spent), released
+    or expired. A hold ends once, so its id is the fact's key."""
+
+    type: ClassVar[str] = "hold.ended"
+    hold_id: str
+    status: str
+    credits: int
+    captured: int
+
+    @property
+    def key(self) -> str:
+        return self.hold_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeChanged(DomainEvent):
+    """A payment's dispute opened, closed (won or lost) or moved funds (``status``).
+
+    ``credits_held`` is what the dispute keeps from being spent while open;
+    ``credits_reversed`` what a lost dispute took back.
+    """
+
+    type: ClassVar[str] = "payment.dispute"
+    dispute_id: str
+    payment_id: str
+    status: str
+    credits_held: int
+    credits_reversed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.dispute_id}:{self.status}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeLost(DomainEvent):
+    """A lost dispute took the payment's money back: its follow-ups treat it as a full
+    refund (the referral bonus it qualified for is reversed)."""
+
+    type: ClassVar[str] = "payment.dispute_lost"
+    dispute_id: str
+    payment_id: str
+
+    @property
+    def key(self) -> str:
+        return self.dispute_id

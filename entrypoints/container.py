@@ -34,6 +34,13 @@ from application.reconciliation.expire_stale_sessions import expire_stale_sessio
 from application.reconciliation.reconcile import reconcile
 from application.refunds.refund_payment import refund_payment
 from application.rewards import coupon_admin, coupons, referrals, trials
+from application.spending import balance
+from application.spending import capture_hold as capture
+from application.spending import debit as debits
+from application.spending import debit_batch as batches
+from application.spending import expire_holds as hold_expiry
+from application.spending import place_hold as placing
+from application.spending import release_hold as releasing
 from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
@@ -80,6 +87,10 @@ def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
     return tuple(hash_api_key(key) for key in settings.admin_api_keys)
 
 
+def _service_key_hashes(settings: Settings) -> tuple[str, ...]:
+    return tuple(hash_api_key(key) for key in settings.service_api_keys)
+
+
 def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
     """``use_case`` with its keyword collaborators filled in, looked up on each call."""
     return providers.Factory(functools.partial, use_case, **collaborators)
@@ -95,12 +106,16 @@ class UseCases(containers.DeclarativeContainer):
     checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
+    service_key_hashes = providers.Dependency(instance_of=tuple)
     referral_terms = providers.Dependency(instance_of=ReferralTerms)
 
     credit_packages = settings.provided.pricing.packages
 
     authenticate = _bound(
-        users.authenticate, admin_key_hashes=admin_key_hashes, uow_factory=uow_factory
+        users.authenticate,
+        admin_key_hashes=admin_key_hashes,
+        service_key_hashes=service_key_hashes,
+        uow_factory=uow_factory,
     )
     create_user = _bound(
         users.create_user,
@@ -118,7 +133,8 @@ class UseCases(containers.DeclarativeContainer):
     list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
-    get_account = _bound(queries.get_account, uow_factory=uow_factory)
+    # A user's own balance: an account not opened yet reads as empty.
+    get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
     list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
     verify_ledger = _bound(queries.verify_ledger, uow_factory=uow_factory)
 
@@ -168,6 +184,14 @@ class UseCases(containers.DeclarativeContainer):
     reconcile = _bound(reconcile, uow_factory=uow_factory, gateway=gateway, clock=clock)
     expire_credits = _bound(expire_credits, uow_factory=uow_factory, clock=clock)
 
+    debit = _bound(debits.debit, uow_factory=uow_factory, clock=clock)
+    debit_batch = _bound(batches.debit_batch, uow_factory=uow_factory, clock=clock)
+    get_balance = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock)
+    place_hold = _bound(placing.place_hold, uow_factory=uow_factory, clock=clock)
+    capture_hold = _bound(capture.capture_hold, uow_factory=uow_factory, clock=clock)
+    release_hold = _bound(releasing.release_hold, uow_factory=uow_factory, clock=clock)
+    expire_holds = _bound(hold_expiry.expire_holds, uow_factory=uow_factory, clock=clock)
+
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
@@ -188,6 +212,7 @@ class Container(containers.DeclarativeContainer):
         checkout_settings=providers.Singleton(_checkout_settings, settings),
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
+        service_key_hashes=providers.Singleton(_service_key_hashes, settings),
         referral_terms=settings.provided.referral_terms,
     )
 

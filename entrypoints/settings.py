@@ -46,6 +46,8 @@ class Settings:
     stripe_api_base: str | None = None
     frontend_url: str = "http://127.0.0.1:8000"
     admin_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Keys of services (a product's API gateway) that spend credits for any user.
+    service_api_keys: tuple[str, ...] = field(default=(), repr=False)
     checkout_expires_minutes: int = 60
     # A PaymentIntent never expires on its own; `batch expire-sessions` cancels it then.
     payment_intent_ttl_hours: int = 24
@@ -131,6 +133,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         frontend_url=_url(env, "FRONTEND_URL", public_url),
         admin_api_keys=_list(env, "ADMIN_API_KEYS"),
+        service_api_keys=_list(env, "SERVICE_API_KEYS"),
         checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),

@@ -30,6 +30,12 @@ from adapters.memory.lots import MemoryLotRepository
 from adapters.memory.outbox import MemoryOutbox
 from adapters.memory.referrals import MemoryReferralRepository
 from adapters.memory.repositories import MemoryPaymentRepository, MemoryUserRepository
+from adapters.memory.spending import (
+    MemoryDisputeRepository,
+    MemoryHoldRepository,
+    MemorySpendingLedger,
+    MemorySpendRequests,
+)
 from adapters.memory.state import MemoryState
 from adapters.memory.trials import MemoryTrialRepository
 from application.bootstrap import follow_ups
@@ -78,6 +84,10 @@ class MemoryUnitOfWork(UnitOfWork):
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
         self.outbox = MemoryOutbox(work)
+        self.spending = MemorySpendingLedger(work)
+        self.holds = MemoryHoldRepository(work)
+        self.spend_requests = MemorySpendRequests(work)
+        self.disputes = MemoryDisputeRepository(work)
         return self
 
     def record(self, event: DomainEvent) -> None:

@@ -75,6 +75,7 @@ ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
 OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 PENDING = text("status = 'pending'")
+ACTIVE = text("status = 'active'")
 
 users = Table(
     "users",
@@ -165,6 +166,7 @@ payments = Table(
     Column("failure_reason", Text),
     Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
     Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_disputed", BigInteger, nullable=False, server_default=text("0")),
     Column("client_key", KEY),
     Column("client_fingerprint", String(128)),
     Column("updated_at", UtcDateTime),
@@ -313,4 +315,57 @@ outbox = Table(
     Column("last_status", Integer),
     # Delivery's scan; partial, so delivered rows cost the index nothing.
     Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
+)
+
+
+# ---- spending: the first answer of each client key, holds, disputes ----------------------
+
+# One row per (user, client key), claimed before the debit or hold it names and
+# answered in the same transaction; a replay reads the answer (docs/failure-modes.md #4).
+spend_requests = Table(
+    "spend_requests",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("idempotency_key", KEY, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result_id", ID),  # the debit's entry id or the hold's id; NULL while claimed
+    Column("balance", BigInteger),
+    Column("available", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("idempotency_key", KEY, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("captured", BigInteger, nullable=False, server_default=text("0")),
+    Column("settled_at", UtcDateTime),
+    Column("reference_id", KEY),  # a dispute hold: the dispute id
+    # Active holds only: the per-user expiry check on every debit, and the expiry job.
+    Index(None, "user_id", "expires_at", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+    Index(None, "expires_at", "id", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+    Index(None, "reference_id"),
+)
+
+# One row per gateway dispute id; its status only moves forward (domain.disputes).
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("payment_id", ID, nullable=False, index=True),
+    Column("user_id", ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("credits_held", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    Column("funds_withdrawn", Boolean, nullable=False, server_default=false()),
+    Column("funds_reinstated", Boolean, nullable=False, server_default=false()),
 )

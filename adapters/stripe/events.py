@@ -20,6 +20,10 @@ from adapters.stripe.storable import usable
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeOpened,
     GatewayEvent,
     PaymentCanceled,
     PaymentFailed,
@@ -167,6 +171,35 @@ def _refund_changed(envelope: Envelope, obj: Obj) -> GatewayEvent:
     )
 
 
+def _dispute_ref(dispute: Obj) -> dict[str, Any]:
+    """A dispute names its charge's PaymentIntent; its metadata is not ours."""
+    dispute_id = text(dispute.get("id"))
+    if dispute_id is None:
+        raise MalformedEvent("a dispute event needs the dispute's id")
+    return {
+        "dispute_id": dispute_id,
+        "payment": PaymentRef(intent_id=object_id(dispute.get("payment_intent"))),
+    }
+
+
+def _dispute_created(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeOpened(**envelope, **_dispute_ref(dispute))
+
+
+def _dispute_closed(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    # "warning_closed" ends an inquiry that never took money: as good as won.
+    won = dispute.get("status") != "lost"
+    return DisputeClosed(**envelope, **_dispute_ref(dispute), won=won)
+
+
+def _dispute_withdrawn(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeFundsWithdrawn(**envelope, **_dispute_ref(dispute))
+
+
+def _dispute_reinstated(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeFundsReinstated(**envelope, **_dispute_ref(dispute))
+
+
 _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_paid_later,
@@ -180,4 +213,8 @@ _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "refund.created": _refund_changed,
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+    "charge.dispute.funds_withdrawn": _dispute_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_reinstated,
 }

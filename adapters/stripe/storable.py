@@ -18,7 +18,9 @@ from application.webhooks.events import GatewayEvent, Unusable
 
 MAX_ID_LENGTH = 255
 MAX_TYPE_LENGTH = 100
-_IDS = frozenset({"event_id", "session_id", "intent_id", "refund_id", "payment_intent_id"})
+_IDS = frozenset(
+    {"event_id", "session_id", "intent_id", "refund_id", "payment_intent_id", "dispute_id"}
+)
 _DIGEST_PREFIX = "sha256:"
 
 

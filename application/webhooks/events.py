@@ -99,6 +99,37 @@ class RefundsReported(PaymentEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeEvent(GatewayEvent):
+    """An event of dispute ``dispute_id`` of the charge of ``payment`` (the base of the
+    four dispute kinds, each of which has its handler)."""
+
+    payment: PaymentRef
+    dispute_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeOpened(DisputeEvent):
+    """The customer disputed the charge: its credits are held until the outcome."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeClosed(DisputeEvent):
+    """The dispute ended: ``won`` (the money stays) or lost (it went back)."""
+
+    won: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsWithdrawn(DisputeEvent):
+    """The disputed amount was taken from the balance while the dispute is decided."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsReinstated(DisputeEvent):
+    """The disputed amount came back (the dispute is being won)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unhandled(GatewayEvent):
     """An event of a type we do not act on."""
 

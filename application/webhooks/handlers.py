@@ -13,6 +13,10 @@ from typing import Any
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeOpened,
     GatewayEvent,
     PaymentCanceled,
     PaymentFailed,
@@ -22,6 +26,9 @@ from application.webhooks.events import (
     Unusable,
 )
 from application.webhooks.handling import EventHandler
+from application.webhooks.when_dispute_closed import on_dispute_closed
+from application.webhooks.when_dispute_funds_moved import on_dispute_funds_moved
+from application.webhooks.when_dispute_opened import on_dispute_opened
 from application.webhooks.when_event_cannot_apply import on_unknown_object, on_unusable
 from application.webhooks.when_payment_failed import (
     on_checkout_expired,
@@ -38,6 +45,10 @@ HANDLERS: Mapping[type[GatewayEvent], EventHandler[Any]] = {
     PaymentCanceled: EventHandler(on_payment_canceled),
     CheckoutExpired: EventHandler(on_checkout_expired),
     RefundsReported: EventHandler(on_refunds_reported, prepare=gather_refunds),
+    DisputeOpened: EventHandler(on_dispute_opened),
+    DisputeClosed: EventHandler(on_dispute_closed),
+    DisputeFundsWithdrawn: EventHandler(on_dispute_funds_moved),
+    DisputeFundsReinstated: EventHandler(on_dispute_funds_moved),
     Unusable: EventHandler(on_unusable),
     UnknownObject: EventHandler(on_unknown_object),
 }

@@ -23,6 +23,7 @@ from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
+from entrypoints.http.spending import SpendingController
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
 
@@ -68,6 +69,7 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        SpendingController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":

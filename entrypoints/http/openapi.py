@@ -32,7 +32,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from entrypoints.http.auth import needs_key, requires_admin
+from entrypoints.http.auth import has_role_guard, needs_key
 from entrypoints.http.limits import EXEMPT
 from entrypoints.http.webhook import PATH as WEBHOOK_PATH
 
@@ -41,7 +41,8 @@ ERROR_REF = Reference(ref="#/components/schemas/Error")
 _REASONS = {
     400: "Malformed or invalid request (bad JSON, parameter, field or cursor)",
     401: "Missing, invalid or revoked API key",
-    403: "The key is not an operator's",
+    402: "Not enough available credits; `error.available` says how many there are",
+    403: "The key may not call this route (it needs an operator's or a service's)",
     404: "No such resource, or not the caller's",
     409: "Conflicts with the current state (an Idempotency-Key reused, a duplicate)",
     413: "Request body larger than MAX_BODY_BYTES",
@@ -153,7 +154,7 @@ def _statuses(
         statuses.add(400)
     if authenticated:
         statuses |= {401, 503}
-    if requires_admin in handler.resolve_guards():
+    if has_role_guard(handler):
         statuses.add(403)
     if route.path_parameters:
         statuses.add(404)
@@ -200,7 +201,11 @@ def _error_schema() -> Schema:
     text = Schema(type=OpenAPIType.STRING)
     detail = Schema(
         type=OpenAPIType.OBJECT,
-        properties={"code": text, "message": text},
+        properties={
+            "code": text,
+            "message": text,
+            "available": Schema(type=OpenAPIType.INTEGER, description="with 402 only"),
+        },
         required=["code", "message"],
     )
     return Schema(type=OpenAPIType.OBJECT, properties={"error": detail}, required=["error"])
