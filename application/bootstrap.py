@@ -3,7 +3,8 @@
 The units of work take this bus (``MemoryStore``, ``uow_factory``) and run it just
 before they commit. A completed purchase converts the buyer's trial, then decides
 their referral, in that order (the lock order in ``rewards.purchase_rewards``); a
-refund that takes the qualifying purchase under the minimum reverses both bonuses.
+refund that takes the qualifying purchase under the minimum reverses both bonuses; a
+paid subscription invoice converts the trial too (``subscriptions.trial_conversion``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from application.messagebus import MessageBus
 from application.rewards.purchase_rewards import decide_referral, reverse_referral_if_undone
 from application.rewards.trials import convert_trial
-from domain.events import PaymentCompleted, RefundApplied
+from application.subscriptions.trial_conversion import convert_trial_on_invoice
+from domain.events import PaymentCompleted, RefundApplied, SubscriptionInvoicePaid
 
 
 def follow_ups() -> MessageBus:
@@ -19,4 +21,5 @@ def follow_ups() -> MessageBus:
         MessageBus()
         .on(PaymentCompleted, convert_trial, decide_referral)
         .on(RefundApplied, reverse_referral_if_undone)
+        .on(SubscriptionInvoicePaid, convert_trial_on_invoice)
     )

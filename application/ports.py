@@ -16,6 +16,7 @@ from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.subscriptions.ports import CustomerRepository, SubscriptionRepository
 from application.webhooks.events import GatewayEvent
 from domain.events import DomainEvent
 from domain.payment import Payment
@@ -167,6 +168,8 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    subscriptions: SubscriptionRepository
+    customers: CustomerRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -196,3 +196,22 @@ class CouponBlockedByDebt(DomainError):
     """Promotional credits do not pay off debt from refunded, already spent credits."""
 
     code = "coupon_blocked_by_debt"
+
+
+# ---- subscriptions --------------------------------------------------------------------
+
+
+class UnknownPlan(ValidationFailed):
+    code = "unknown_plan"
+
+
+class SubscriptionExists(Conflict):
+    """One live subscription per user: change its plan instead of subscribing again."""
+
+    code = "subscription_exists"
+
+
+class SubscriptionNotChangeable(DomainError):
+    """The subscription's status does not allow the change asked (e.g. it is canceled)."""
+
+    code = "subscription_not_changeable"

@@ -30,6 +30,10 @@ class EntryKind(enum.StrEnum):
     REFUND_RESTORE = "refund_restore"
     USAGE_DEBIT = "usage_debit"
     EXPIRY = "expiry"
+    # A paid subscription invoice's credits, expiring with its period.
+    SUBSCRIPTION_GRANT = "subscription_grant"
+    # Unused period credits carried into the next period (up to the plan's cap).
+    SUBSCRIPTION_ROLLOVER = "subscription_rollover"
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
