@@ -23,6 +23,7 @@ from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
+from adapters.sqlalchemy.subscriptions import SqlCustomerRepository, SqlSubscriptionRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
 from application.bootstrap import follow_ups
@@ -61,6 +62,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.coupons = SqlCouponRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.subscriptions = SqlSubscriptionRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:

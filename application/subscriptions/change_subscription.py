@@ -44,7 +44,7 @@ async def change_subscription(
     if subscription.price_id == plan.price_id:
         return await get_subscription(command.user_id, uow_factory=uow_factory)
     async with uow_factory() as uow:
-        await uow.subscriptions.record_plan(plan)
+        await uow.subscriptions.record_plan(plan, clock.now())
         current = (await uow.subscriptions.plans()).get(subscription.price_id or "")
         await uow.commit()
     upgrade = current is None or plan.credits_per_period > current.credits_per_period

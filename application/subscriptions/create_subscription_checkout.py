@@ -49,7 +49,7 @@ async def create_subscription_checkout(
         live = await uow.subscriptions.for_user(command.user_id)
         if live is not None and live.is_live:
             raise SubscriptionExists(f"subscription {live.id} is {live.status}; change its plan")
-        await uow.subscriptions.record_plan(plan)
+        await uow.subscriptions.record_plan(plan, clock.now())
         await uow.commit()
     customer_id = await customer_of(
         command.user_id, uow_factory=uow_factory, gateway=gateway, clock=clock

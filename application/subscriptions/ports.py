@@ -51,7 +51,7 @@ class SubscriptionRepository(Protocol):
         self, subscription_id: str, period_start: datetime
     ) -> Sequence[SubscriptionInvoice]: ...
 
-    async def record_plan(self, plan: Plan) -> None:
+    async def record_plan(self, plan: Plan, now: datetime) -> None:
         """Keep ``plan``'s terms under its price id (a shared catalogue): invoices are
         granted with them, whatever configuration the webhook's process has."""
         ...
