@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.stripe.billing import gateway_invoice, subscription_snapshot
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
 from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, verify_signature
@@ -19,11 +20,16 @@ from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
     GatewayEvent,
+    InvoicePaid,
+    InvoicePaymentFailed,
     PaymentCanceled,
     PaymentFailed,
     PaymentRef,
     PaymentSucceeded,
     RefundsReported,
+    SubscriptionCheckoutCompleted,
+    SubscriptionDeleted,
+    SubscriptionUpdated,
     Unhandled,
 )
 from application.webhooks.gateway import MalformedEvent
@@ -84,6 +90,12 @@ def _intent_ref(intent: Obj) -> PaymentRef:
 
 
 def _checkout_completed(envelope: Envelope, session: Obj) -> GatewayEvent:
+    if session.get("mode") == "subscription":
+        return SubscriptionCheckoutCompleted(
+            **envelope,
+            subscription_id=object_id(session.get("subscription")),
+            session_id=text(session.get("id")),
+        )
     return CheckoutCompleted(
         **envelope,
         payment=_session_ref(session),
@@ -160,6 +172,28 @@ def _refund_changed(envelope: Envelope, obj: Obj) -> GatewayEvent:
     )
 
 
+def _subscription_updated(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    snapshot = subscription_snapshot(obj)
+    return SubscriptionUpdated(
+        **envelope, subscription_id=snapshot.subscription_id, snapshot=snapshot
+    )
+
+
+def _subscription_deleted(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    snapshot = subscription_snapshot(obj)
+    return SubscriptionDeleted(
+        **envelope, subscription_id=snapshot.subscription_id, snapshot=snapshot
+    )
+
+
+def _invoice_paid(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    return InvoicePaid(**envelope, invoice=gateway_invoice(obj))
+
+
+def _invoice_failed(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    return InvoicePaymentFailed(**envelope, invoice=gateway_invoice(obj))
+
+
 _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_paid_later,
@@ -173,4 +207,9 @@ _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "refund.created": _refund_changed,
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
+    "customer.subscription.created": _subscription_updated,
+    "customer.subscription.updated": _subscription_updated,
+    "customer.subscription.deleted": _subscription_deleted,
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_failed": _invoice_failed,
 }
