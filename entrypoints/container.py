@@ -34,6 +34,12 @@ from application.reconciliation.expire_stale_sessions import expire_stale_sessio
 from application.reconciliation.reconcile import reconcile
 from application.refunds.refund_payment import refund_payment
 from application.rewards import coupon_admin, coupons, referrals, trials
+from application.subscriptions.cancel_subscription import cancel_subscription
+from application.subscriptions.change_subscription import change_subscription
+from application.subscriptions.create_subscription_checkout import create_subscription_checkout
+from application.subscriptions.get_subscription import get_subscription
+from application.subscriptions.resume_subscription import resume_subscription
+from application.subscriptions.settings import SubscriptionSettings
 from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
@@ -76,6 +82,11 @@ def _checkout_settings(settings: Settings) -> CheckoutSettings:
     return CheckoutSettings(settings.pricing, redirects, _checkout_lifetime(settings))
 
 
+def _subscription_settings(settings: Settings) -> SubscriptionSettings:
+    redirects = RedirectPolicy(settings.frontend_url)
+    return SubscriptionSettings(settings.plans, redirects, _checkout_lifetime(settings))
+
+
 def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
     return tuple(hash_api_key(key) for key in settings.admin_api_keys)
 
@@ -96,8 +107,10 @@ class UseCases(containers.DeclarativeContainer):
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
     referral_terms = providers.Dependency(instance_of=ReferralTerms)
+    subscription_settings = providers.Dependency(instance_of=SubscriptionSettings)
 
     credit_packages = settings.provided.pricing.packages
+    subscription_plans = settings.provided.plans.plans
 
     authenticate = _bound(
         users.authenticate, admin_key_hashes=admin_key_hashes, uow_factory=uow_factory
@@ -157,6 +170,28 @@ class UseCases(containers.DeclarativeContainer):
     list_coupons = _bound(coupon_admin.list_coupons, uow_factory=uow_factory)
     get_coupon = _bound(coupon_admin.get_coupon, uow_factory=uow_factory)
 
+    create_subscription_checkout = _bound(
+        create_subscription_checkout,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    get_subscription = _bound(get_subscription, uow_factory=uow_factory)
+    change_subscription = _bound(
+        change_subscription,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    cancel_subscription = _bound(
+        cancel_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    resume_subscription = _bound(
+        resume_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+
     expire_stale_sessions = _bound(
         expire_stale_sessions, uow_factory=uow_factory, gateway=gateway, clock=clock
     )
@@ -184,6 +219,7 @@ class Container(containers.DeclarativeContainer):
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
         referral_terms=settings.provided.referral_terms,
+        subscription_settings=providers.Singleton(_subscription_settings, settings),
     )
 
 

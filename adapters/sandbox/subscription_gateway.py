@@ -73,7 +73,12 @@ class SandboxSubscriptionGateway:
     ) -> SubscriptionSnapshot:
         async with self._lock:
             answer, produced = billing.cancel(
-                self._state, self._book, subscription_id, at_period_end, idempotency_key, self._now()
+                self._state,
+                self._book,
+                subscription_id,
+                at_period_end,
+                idempotency_key,
+                self._now(),
             )
         return await self._delivered(answer, produced)
 
@@ -102,7 +107,9 @@ class SandboxSubscriptionGateway:
         action = partial(billing.pay_checkout, self._state, self._book, session_id, card)
         return await self._run(action, deliver)
 
-    async def renew_subscription(self, subscription_id: str, deliver: DeliveryMode = "now") -> Outcome:
+    async def renew_subscription(
+        self, subscription_id: str, deliver: DeliveryMode = "now"
+    ) -> Outcome:
         """The current period ends now: renew (and charge) or end the subscription."""
         action = partial(billing.renew, self._state, self._book, subscription_id)
         return await self._run(action, deliver)
@@ -122,3 +129,10 @@ class SandboxSubscriptionGateway:
     ) -> SubscriptionSnapshot:
         await self._outbox.send(produced, "now")
         return answer
+
+    async def refund_invoice(
+        self, invoice_id: str, amount: int | None, deliver: DeliveryMode = "now"
+    ) -> Outcome:
+        """Refund a paid invoice's payment (all of what is left by default)."""
+        action = partial(billing.refund_invoice, self._state, self._book, invoice_id, amount)
+        return await self._run(action, deliver)

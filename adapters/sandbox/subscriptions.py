@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime
 
+from adapters.sandbox import merchant
 from adapters.sandbox.cards import CardOutcome, SandboxCard
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.records import CheckoutDetails, IntentRecord, Outcome, SandboxEvent, new_id
@@ -35,6 +36,7 @@ from adapters.sandbox.subscription_records import (
 )
 from adapters.stripe.billing import subscription_snapshot
 from application.purchases.gateway import CheckoutStatus, IntentStatus
+from application.refunds.gateway import RefundRequest
 from application.subscriptions.gateway import (
     CustomerRequest,
     PlanChange,
@@ -362,3 +364,23 @@ def _pay(state: SandboxState, invoice: InvoiceRecord, now: datetime) -> None:
         charge_id=new_id("ch"),
     )
     invoice.intent_id = intent_id
+
+
+def refund_invoice(
+    state: SandboxState, book: SubscriptionBook, invoice_id: str, amount: int | None, now: datetime
+) -> Outcome:
+    """A refund of the invoice's PaymentIntent, as the merchant makes it at Stripe."""
+    invoice = book.invoice(invoice_id)
+    if invoice.intent_id is None:
+        raise GatewayRejected(f"invoice {invoice_id} has no payment", code="charge_not_paid")
+    intent = state.intent(invoice.intent_id)
+    left = intent.amount_received - intent.amount_refunded
+    request = RefundRequest(
+        payment_id=invoice_id,
+        payment_intent_id=intent.id,
+        amount=left if amount is None else amount,
+        reason="requested_by_customer",
+        idempotency_key=new_id("sandbox_refund"),
+    )
+    _, outcome = merchant.refund(state, request, now)
+    return outcome

@@ -96,7 +96,9 @@ class SqlSubscriptionRepository:
         )
 
     async def get_invoice(self, invoice_id: str) -> SubscriptionInvoice | None:
-        return await self._one(select(subscription_invoices).where(_invoices.invoice_id == invoice_id))
+        return await self._one(
+            select(subscription_invoices).where(_invoices.invoice_id == invoice_id)
+        )
 
     async def invoice_for_payment(self, payment_intent_id: str) -> SubscriptionInvoice | None:
         statement = select(subscription_invoices).where(
@@ -128,9 +130,7 @@ class SqlSubscriptionRepository:
         changed = (await self.plans()).get(plan.price_id) != plan
         if not changed:
             return
-        statement = self._insert(subscription_plans).values(
-            {**values, "updated_at": now}
-        )
+        statement = self._insert(subscription_plans).values({**values, "updated_at": now})
         statement = statement.on_conflict_do_update(
             index_elements=[subscription_plans.c.price_id],
             set_={name: statement.excluded[name] for name in [*values, "updated_at"]},

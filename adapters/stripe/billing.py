@@ -50,8 +50,10 @@ def price_of(holder: Mapping[str, Any]) -> str | None:
     """A price id from a line or item: current ``pricing.price_details``, else the older
     ``price`` or ``plan`` object."""
     details = _map(_map(holder.get("pricing")).get("price_details"))
-    return object_id(details.get("price")) or object_id(holder.get("price")) or object_id(
-        holder.get("plan")
+    return (
+        object_id(details.get("price"))
+        or object_id(holder.get("price"))
+        or object_id(holder.get("plan"))
     )
 
 

@@ -92,7 +92,9 @@ class StripeSubscriptions:
             if change.prorate:
                 params["payment_behavior"] = "pending_if_incomplete"
             updated = await self._client.v1.subscriptions.update_async(
-                change.subscription_id, params, _options(change.idempotency_key)  # type: ignore[arg-type]
+                change.subscription_id,
+                params,
+                _options(change.idempotency_key),  # type: ignore[arg-type]
             )
         return subscription_snapshot(updated.to_dict())
 
@@ -102,11 +104,15 @@ class StripeSubscriptions:
         with translated_errors(self._secret_key):
             if at_period_end:
                 done = await self._client.v1.subscriptions.update_async(
-                    subscription_id, {"cancel_at_period_end": True}, _options(idempotency_key)  # type: ignore[arg-type]
+                    subscription_id,
+                    {"cancel_at_period_end": True},
+                    _options(idempotency_key),  # type: ignore[arg-type]
                 )
             else:
                 done = await self._client.v1.subscriptions.cancel_async(
-                    subscription_id, None, _options(idempotency_key)  # type: ignore[arg-type]
+                    subscription_id,
+                    None,
+                    _options(idempotency_key),  # type: ignore[arg-type]
                 )
         return subscription_snapshot(done.to_dict())
 
@@ -115,7 +121,9 @@ class StripeSubscriptions:
     ) -> SubscriptionSnapshot:
         with translated_errors(self._secret_key):
             done = await self._client.v1.subscriptions.update_async(
-                subscription_id, {"cancel_at_period_end": False}, _options(idempotency_key)  # type: ignore[arg-type]
+                subscription_id,
+                {"cancel_at_period_end": False},
+                _options(idempotency_key),  # type: ignore[arg-type]
             )
         return subscription_snapshot(done.to_dict())
 

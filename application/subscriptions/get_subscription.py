@@ -45,4 +45,3 @@ async def view_of(uow: UnitOfWork, subscription: Subscription) -> SubscriptionVi
         credits_granted_this_period=sum(i.credits for i in invoices),
         credits_rolled_over=0 if rolled is None else rolled.credits,
     )
-

@@ -36,7 +36,11 @@ async def refund_invoice(
         if refund.status not in REVERSING_REFUND_STATUSES:
             continue
         if refund.currency and refund.currency.lower() != invoice.currency:
-            log.error("refund_currency_mismatch invoice_id=%s refund_id=%s", invoice.invoice_id, refund.refund_id)
+            log.error(
+                "refund_currency_mismatch invoice_id=%s refund_id=%s",
+                invoice.invoice_id,
+                refund.refund_id,
+            )
             continue
         reversed_now = await _reverse(uow, invoice, refund, now)
         if reversed_now is not None:

@@ -14,7 +14,9 @@ from application.webhooks.when_subscription_changed import current_state
 from domain.errors import GatewayRejected, NotFound
 
 
-async def read_invoice_context(event: InvoiceEvent, gateway: SubscriptionReadGateway) -> InvoiceEvent:
+async def read_invoice_context(
+    event: InvoiceEvent, gateway: SubscriptionReadGateway
+) -> InvoiceEvent:
     """Before the transaction: the subscription's current state, and the payment that
     paid the invoice (refunds name that payment, and events may leave it out)."""
     snapshot = await current_state(gateway, event.invoice.subscription_id)

@@ -54,7 +54,9 @@ async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: date
 
 async def _invoice_refunds(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:
     """Not a payment of ours: perhaps the payment of a subscription invoice."""
-    invoice_id, changed = await refund_invoice(uow, event.payment.intent_id, event.refunds or (), now)
+    invoice_id, changed = await refund_invoice(
+        uow, event.payment.intent_id, event.refunds or (), now
+    )
     if invoice_id is None:
         return NOT_OURS
     return Handled(EventOutcome.UPDATED if changed else EventOutcome.NO_CHANGE, invoice_id)

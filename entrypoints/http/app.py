@@ -23,6 +23,8 @@ from entrypoints.http.limits import rate_limit
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
+from entrypoints.http.sandbox_subscriptions import SandboxSubscriptionsController
+from entrypoints.http.subscriptions import SubscriptionsController
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
 
@@ -68,12 +70,13 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        SubscriptionsController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":
         gateway = container.gateway()
         assert isinstance(gateway, SandboxGateway)
-        handlers.append(SandboxController)
+        handlers.extend([SandboxController, SandboxSubscriptionsController])
         deps["sandbox"] = Provide(lambda: gateway, sync_to_thread=False, use_cache=True)
     return Litestar(
         route_handlers=handlers,
