@@ -179,6 +179,8 @@ class SubscriptionInvoice:
     price_id: str | None = None  # the price it bills from now on (see ``billed_price``)
     amount_refunded: int = 0
     credits_reversed: int = 0
+    rolled_in: int = 0  # credits carried into this invoice's period from the one before
+    rollovers: int = 0  # how many rollover grants carried them (``rollover_key``'s n)
 
     def credits_to_reverse(self, amount: int) -> int:
         """Proportional on cumulative totals, like a purchase: once the whole invoice is
@@ -214,9 +216,11 @@ def invoice_grant(invoice: SubscriptionInvoice) -> Posting:
     )
 
 
-def rollover_key(subscription_id: str, period_end: datetime) -> str:
-    """One rollover per subscription period, named by the end of the period it leaves."""
-    return f"rollover:{subscription_id}:{int(period_end.timestamp())}"
+def rollover_key(subscription_id: str, period_end: datetime, n: int = 0) -> str:
+    """The ``n``-th rollover out of the period ending at ``period_end``: one, plus a
+    top-up for each lot of the period that arrived after it was closed."""
+    base = f"rollover:{subscription_id}:{int(period_end.timestamp())}"
+    return base if n == 0 else f"{base}:{n}"
 
 
 def rollover_credits(unspent: int, cap: int) -> int:
@@ -225,7 +229,7 @@ def rollover_credits(unspent: int, cap: int) -> int:
 
 
 def rollover_grant(
-    user_id: str, subscription_id: str, period_end: datetime, credits: int, expires_at: datetime
+    user_id: str, subscription_id: str, key: str, credits: int, expires_at: datetime
 ) -> Posting:
     return Posting(
         user_id=user_id,
@@ -233,6 +237,6 @@ def rollover_grant(
         kind=EntryKind.SUBSCRIPTION_ROLLOVER,
         reference_type="subscription",
         reference_id=subscription_id,
-        idempotency_key=rollover_key(subscription_id, period_end),
+        idempotency_key=key,
         expires_at=expires_at,
     )

@@ -91,7 +91,10 @@ class SqlSubscriptionRepository:
             update(subscription_invoices)
             .where(_invoices.invoice_id == invoice.invoice_id)
             .values(
-                amount_refunded=invoice.amount_refunded, credits_reversed=invoice.credits_reversed
+                amount_refunded=invoice.amount_refunded,
+                credits_reversed=invoice.credits_reversed,
+                rolled_in=invoice.rolled_in,
+                rollovers=invoice.rollovers,
             )
         )
 

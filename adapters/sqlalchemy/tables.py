@@ -333,6 +333,9 @@ subscription_invoices = Table(
     Column("price_id", KEY),
     Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
     Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    # What rolled into this invoice's period, and in how many grants (``rollover_key``).
+    Column("rolled_in", BigInteger, nullable=False, server_default=text("0")),
+    Column("rollovers", Integer, nullable=False, server_default=text("0")),
     Index(None, "subscription_id", "period_end"),
     Index(None, "subscription_id", "period_start"),
 )

@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("price_id", KEY, nullable=True),
         sa.Column("amount_refunded", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("credits_reversed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("rolled_in", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("rollovers", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("invoice_id", name=op.f("pk_subscription_invoices")),
         sa.UniqueConstraint(
             "payment_intent_id", name=op.f("uq_subscription_invoices_payment_intent_id")

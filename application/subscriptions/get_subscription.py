@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from domain.errors import NotFound
 from domain.plans import Plan
-from domain.subscription import Subscription, rollover_key
+from domain.subscription import Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,11 @@ async def view_of(uow: UnitOfWork, subscription: Subscription) -> SubscriptionVi
     plans = await uow.subscriptions.plans()
     end = subscription.current_period_end
     invoices = await uow.subscriptions.invoices_ending(subscription.id, end)
-    rolled = await uow.audit.find_entry(
-        rollover_key(subscription.id, subscription.current_period_start)
-    )
+    start = subscription.current_period_start
+    starting = await uow.subscriptions.invoices_starting(subscription.id, start)
     return SubscriptionView(
         subscription=subscription,
         plan=plans.get(subscription.price_id or ""),
         credits_granted_this_period=sum(i.credits for i in invoices),
-        credits_rolled_over=0 if rolled is None else rolled.credits,
+        credits_rolled_over=sum(i.rolled_in for i in starting),
     )
