@@ -1,5 +1,9 @@
 """Subscriptions over HTTP for the end-to-end tests: plans in a config file, the
-client's calls, and the sandbox's renew, retry, fail-next-renewal and invoice refund."""
+client's calls, and the sandbox's renew, retry, fail-next-renewal and invoice refund.
+
+A test module imports the fixtures ``subs_fixture`` and ``subs_app_fixture``; they are
+requested as ``subs`` and ``subs_app``.
+"""
 
 from __future__ import annotations
 
@@ -56,15 +60,15 @@ credits_per_period = 6000
 """
 
 
-@pytest.fixture
-def subs_app(empty_pg_url: str, tmp_path: Path) -> AppUnderTest:
+@pytest.fixture(name="subs_app")
+def subs_app_fixture(empty_pg_url: str, tmp_path: Path) -> AppUnderTest:
     config = tmp_path / "plans.toml"
     config.write_text(PLANS_TOML, encoding="utf-8")
     return make_app(empty_pg_url, CREDITLINE_CONFIG=str(config))
 
 
-@pytest.fixture
-async def subs(subs_app: AppUnderTest) -> AsyncIterator[Subs]:
+@pytest.fixture(name="subs")
+async def subs_fixture(subs_app: AppUnderTest) -> AsyncIterator[Subs]:
     async with client_of(subs_app) as api:
         yield Subs(api)
 

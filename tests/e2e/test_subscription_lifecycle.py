@@ -16,7 +16,13 @@ from adapters.clock import FixedClock
 from application.batch import NoControl
 from application.credits.expire_credits import expire_credits
 from domain.ledger import EntryKind, Posting
-from tests.e2e.subscription_api import Subs, paid_invoices, subs, subs_app, when  # noqa: F401
+from tests.e2e.subscription_api import (  # noqa: F401 (fixtures)
+    Subs,
+    paid_invoices,
+    subs_app_fixture,
+    subs_fixture,
+    when,
+)
 
 pytestmark = pytest.mark.postgres
 
