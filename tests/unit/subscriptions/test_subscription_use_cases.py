@@ -11,7 +11,9 @@ from application.subscriptions.create_subscription_checkout import (
     create_subscription_checkout,
 )
 from application.subscriptions.get_subscription import get_subscription
+from application.webhooks.handling import EventOutcome
 from domain.errors import NotFound, SubscriptionExists, SubscriptionNotChangeable, UnknownPlan
+from tests.unit.conftest import stripe_event
 from tests.unit.subscriptions.world import BASIC, PLUS, PRO, World, settings
 
 
@@ -96,3 +98,13 @@ async def test_an_upgrade_declined_at_the_gateway_changes_nothing() -> None:
         )
     view = await get_subscription(user_id, uow_factory=world.store.uow_factory)
     assert view.plan == BASIC and await world.balance(user_id) == 1000
+
+
+async def test_another_apps_invoice_is_recorded_as_not_ours() -> None:
+    """``invoice.paid`` is ours now; an invoice of a customer we did not create is not."""
+    world = World()
+    other = stripe_event(
+        "invoice.paid",
+        {"id": "in_1", "object": "invoice", "customer": "cus_other", "metadata": {"app": "x"}},
+    )
+    assert await world.apply([other]) == [EventOutcome.NOT_OURS]
