@@ -35,6 +35,7 @@ STATUSES: Mapping[str, SubscriptionStatus] = {
     "canceled": SubscriptionStatus.CANCELED,
 }
 _EPOCH = datetime.fromtimestamp(0, UTC)
+BILLING_REASON_MAX = 64  # Stripe's reasons are short; the column keeps this many
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -132,9 +133,9 @@ def gateway_invoice(invoice: Mapping[str, Any]) -> GatewayInvoice:
         invoice_id=invoice_id,
         customer_id=object_id(invoice.get("customer")),
         subscription_id=invoice_subscription(invoice),
-        billing_reason=text(invoice.get("billing_reason")) or "manual",
+        billing_reason=(text(invoice.get("billing_reason")) or "manual")[:BILLING_REASON_MAX],
         amount_paid=integer(invoice.get("amount_paid")) or 0,
-        currency=(text(invoice.get("currency")) or "").lower(),
+        currency=(text(invoice.get("currency")) or "").lower()[:3],
         lines=lines,
         payment_intent_id=invoice_payment_intent(invoice),
     )

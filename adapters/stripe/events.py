@@ -16,6 +16,7 @@ from adapters.stripe.billing import gateway_invoice, subscription_snapshot
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
 from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, verify_signature
+from adapters.stripe.storable import usable
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
@@ -44,8 +45,10 @@ def parse_event(
     header: str | None,
     secrets: Sequence[str],
     tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+    now: float | None = None,
 ) -> GatewayEvent:
-    verify_signature(payload, header, secrets, tolerance)
+    """``now``: the clock the signature's age is measured on (the wall clock by default)."""
+    verify_signature(payload, header, secrets, tolerance, now)
     return decode_event(payload)
 
 
@@ -59,7 +62,8 @@ def decode_event(payload: bytes) -> GatewayEvent:
 
 
 def translate_event(raw: Any) -> GatewayEvent:
-    """Reduce a Stripe event object (a dict) to the class of its kind."""
+    """Reduce a Stripe event object (a dict) to the class of its kind (``Unusable`` when
+    it carries what can never be recorded, see ``storable``)."""
     if not isinstance(raw, dict):
         raise MalformedEvent("event is not a JSON object")
     event_id, event_type = raw.get("id"), raw.get("type")
@@ -74,7 +78,7 @@ def translate_event(raw: Any) -> GatewayEvent:
         "livemode": bool(raw.get("livemode", False)),
     }
     translate = _TRANSLATIONS.get(event_type)
-    return Unhandled(**envelope) if translate is None else translate(envelope, obj)
+    return usable(Unhandled(**envelope) if translate is None else translate(envelope, obj))
 
 
 def _session_ref(session: Obj) -> PaymentRef:

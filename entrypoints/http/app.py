@@ -9,8 +9,6 @@ from typing import Any
 from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.response import Redirect
 from sqlalchemy import text
 
@@ -20,6 +18,7 @@ from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import rate_limit
+from entrypoints.http.openapi import document, errors, openapi_config
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -36,7 +35,7 @@ def create_app(container: Container) -> Litestar:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", tags=["health"])
+    @get("/ready", tags=["health"], responses=errors(503))
     async def ready() -> Response[Any]:
         try:
             async with container.engine().connect() as conn:
@@ -78,7 +77,7 @@ def create_app(container: Container) -> Litestar:
         assert isinstance(gateway, SandboxGateway)
         handlers.extend([SandboxController, SandboxSubscriptionsController])
         deps["sandbox"] = Provide(lambda: gateway, sync_to_thread=False, use_cache=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies=deps,
         state=State(app_state(container)),
@@ -86,14 +85,11 @@ def create_app(container: Container) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         middleware=rate_limit(settings.rate_limit_per_minute),
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="creditline",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(path="/openapi.json"), SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         debug=False,
         # Keep entrypoints.logs' JSON configuration: Litestar's default would replace the
         # root handler with its own plain-text queue handler.
         logging_config=None,
     )
+    document(app)
+    return app

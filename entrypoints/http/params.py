@@ -9,11 +9,29 @@ import msgspec
 from litestar import Request
 from litestar.params import HeaderParameter, QueryParameter
 
+from application.queries import MAX_PAGE
 from domain.errors import ValidationFailed
 
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
-Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
-Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        schema_extra={"minLength": 1, "maxLength": 255},
+    ),
+]
+"""Its length is documented here and enforced by the use case."""
+Limit = Annotated[
+    int | None,
+    QueryParameter(name="limit", required=False, schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
+]
+"""Bounds are documented here and enforced by the use case (code ``invalid_limit``)."""
+Cursor = Annotated[
+    str | None,
+    QueryParameter(name="cursor", required=False, max_length=200, schema_extra={"minLength": 1}),
+]
+"""Opaque, from a previous page's ``next_cursor``; an empty one is refused as
+``invalid_cursor`` by the adapter."""
 
 R = TypeVar("R")
 UseCase = Callable[..., Awaitable[R]]

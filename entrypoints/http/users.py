@@ -16,6 +16,7 @@ from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
 from entrypoints.http.auth import requires_admin
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 
 
@@ -23,7 +24,7 @@ class UsersController(Controller):
     path = "/api/users"
     tags = ["users"]
 
-    @post("/", status_code=201, guards=[requires_admin])
+    @post("/", status_code=201, guards=[requires_admin], responses=errors(409))
     async def create(
         self,
         data: JSONBody[s.UserIn],
