@@ -20,12 +20,13 @@ from application.subscriptions.get_subscription import SubscriptionView
 from application.subscriptions.resume_subscription import ResumeSubscription
 from domain.plans import Plan
 from entrypoints.http import subscription_schemas as s
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import Body, IdempotencyKey, UseCase, strict_body
 
 
 async def _optional_body(request: Request[Any, Any, Any], kind: type[Body]) -> Body:
-    """These bodies have only defaults: an empty body means all of them."""
-    if not (await request.body()).strip():
+    """These bodies have only defaults: an empty body (or ``null``) means all of them."""
+    if (await request.body()).strip() in (b"", b"null"):
         return kind()
     return await strict_body(request, kind)
 
@@ -38,7 +39,7 @@ class SubscriptionsController(Controller):
     async def plans(self, subscription_plans: NamedDependency[Sequence[Plan]]) -> list[s.PlanOut]:
         return [s.PlanOut.of(plan) for plan in subscription_plans]
 
-    @post("/subscription-checkout", status_code=200)
+    @post("/subscription-checkout", status_code=200, responses=errors(404, 409, 422))
     async def subscribe(
         self,
         data: JSONBody[s.SubscriptionCheckoutIn],
@@ -54,7 +55,7 @@ class SubscriptionsController(Controller):
         )
         return s.SubscriptionCheckoutOut.of(await create_subscription_checkout(command))
 
-    @get("/subscription")
+    @get("/subscription", responses=errors(404))
     async def subscription(
         self,
         principal: NamedDependency[Principal],
@@ -62,7 +63,7 @@ class SubscriptionsController(Controller):
     ) -> s.SubscriptionOut:
         return s.SubscriptionOut.of(await get_subscription(principal.require_user().id))
 
-    @post("/subscription/change", status_code=200)
+    @post("/subscription/change", status_code=200, responses=errors(404, 409, 422))
     async def change(
         self,
         data: JSONBody[s.ChangePlanIn],
@@ -76,7 +77,7 @@ class SubscriptionsController(Controller):
         command = ChangePlan(user.id, data.plan_id, data.proration, idempotency_key)
         return s.SubscriptionOut.of(await change_subscription(command))
 
-    @post("/subscription/cancel", status_code=200)
+    @post("/subscription/cancel", status_code=200, responses=errors(404, 409, 422))
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -90,7 +91,7 @@ class SubscriptionsController(Controller):
         command = CancelSubscription(user.id, body.at_period_end, idempotency_key)
         return s.SubscriptionOut.of(await cancel_subscription(command))
 
-    @post("/subscription/resume", status_code=200)
+    @post("/subscription/resume", status_code=200, responses=errors(404, 409, 422))
     async def resume(
         self,
         request: Request[Any, Any, Any],
