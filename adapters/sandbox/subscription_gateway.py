@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 
+from adapters.sandbox import invoices, subscription_checkout
 from adapters.sandbox import subscriptions as billing
 from adapters.sandbox.cards import find_card
 from adapters.sandbox.records import CheckoutDetails, Outcome, SandboxEvent
@@ -44,13 +45,13 @@ class SandboxSubscriptionGateway:
 
     async def create_customer(self, request: CustomerRequest) -> str:
         async with self._lock:
-            return billing.create_customer(self._state, self._book, request)
+            return subscription_checkout.create_customer(self._state, self._book, request)
 
     async def create_subscription_checkout(
         self, request: SubscriptionCheckoutRequest
     ) -> SubscriptionCheckoutCreated:
         async with self._lock:
-            session = billing.create_checkout(
+            session = subscription_checkout.create_checkout(
                 self._state, self._book, request, self._public_url, self._now()
             )
         return SubscriptionCheckoutCreated(session.id, session.url, session.expires_at)
@@ -98,13 +99,15 @@ class SandboxSubscriptionGateway:
 
     async def subscription_checkout_details(self, session_id: str) -> CheckoutDetails:
         async with self._lock:
-            return billing.details(self._book.session(session_id))
+            return subscription_checkout.details(self._book.session(session_id))
 
     async def pay_subscription_checkout(
         self, session_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
         card = find_card(card_number)
-        action = partial(billing.pay_checkout, self._state, self._book, session_id, card)
+        action = partial(
+            subscription_checkout.pay_checkout, self._state, self._book, session_id, card
+        )
         return await self._run(action, deliver)
 
     async def renew_subscription(
@@ -134,5 +137,5 @@ class SandboxSubscriptionGateway:
         self, invoice_id: str, amount: int | None, deliver: DeliveryMode = "now"
     ) -> Outcome:
         """Refund a paid invoice's payment (all of what is left by default)."""
-        action = partial(billing.refund_invoice, self._state, self._book, invoice_id, amount)
+        action = partial(invoices.refund_invoice, self._state, self._book, invoice_id, amount)
         return await self._run(action, deliver)
