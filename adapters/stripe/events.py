@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.json_nesting import too_deep_or_not_json
 from adapters.stripe.billing import gateway_invoice, subscription_snapshot
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
@@ -53,7 +54,9 @@ def parse_event(
 
 
 def decode_event(payload: bytes) -> GatewayEvent:
-    """A verified body, translated."""
+    """A verified body, translated; a signed body may still nest past the decoder."""
+    if too_deep_or_not_json(payload):
+        raise MalformedEvent("body is not JSON or nests too deeply")
     try:
         raw = msgspec.json.decode(payload)
     except msgspec.DecodeError as exc:

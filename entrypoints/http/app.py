@@ -17,8 +17,9 @@ from entrypoints.container import Container
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
-from entrypoints.http.limits import rate_limit
+from entrypoints.http.limits import limiter_stores, rate_limit
 from entrypoints.http.openapi import document, errors, openapi_config
+from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -82,8 +83,10 @@ def create_app(container: Container) -> Litestar:
         dependencies=deps,
         state=State(app_state(container)),
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
-        middleware=rate_limit(settings.rate_limit_per_minute),
+        middleware=rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        stores=limiter_stores(),
         lifespan=[lifespan],
         openapi_config=openapi_config(),
         debug=False,

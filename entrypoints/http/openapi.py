@@ -33,7 +33,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from entrypoints.http.auth import requires_admin
+from entrypoints.http.auth import needs_key, requires_admin
 from entrypoints.http.limits import EXEMPT
 from entrypoints.http.webhook import PATH as WEBHOOK_PATH
 
@@ -98,7 +98,7 @@ def document(app: Litestar) -> None:
 
 
 def _complete(operation: Operation, handler: HTTPRouteHandler, route: HTTPRoute) -> None:
-    authenticated = _authenticates(handler)
+    authenticated = needs_key(handler)
     operation.security = [{BEARER: []}] if authenticated else []
     if route.path == WEBHOOK_PATH:
         _describe_webhook(operation)
@@ -169,11 +169,6 @@ def _statuses(
     if not any(re.search(pattern, route.path) for pattern in EXEMPT):
         statuses.add(429)
     return statuses
-
-
-def _authenticates(handler: HTTPRouteHandler) -> bool:
-    """Operator routes carry the guard; user routes take the ``principal`` dependency."""
-    return bool(handler.resolve_guards()) or "principal" in handler.parsed_fn_signature.parameters
 
 
 def _describe_webhook(operation: Operation) -> None:

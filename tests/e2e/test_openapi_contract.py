@@ -26,7 +26,6 @@ from schemathesis.engine import Status, events
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     positive_data_acceptance,
-    unsupported_method,
 )
 
 from adapters.sqlalchemy.migrate import upgrade_sync
@@ -100,24 +99,6 @@ def _is_null(value: Any) -> bool:
     return any(v is None or v == "null" for v in values)
 
 
-WAIVE_405_WITHOUT_ALLOW = True
-"""Filter for work landing in parallel (issue 9, item 9: error responses keep the
-exception's headers). Until it lands a 405 has no ``Allow`` header, which
-``unsupported_method`` reports; this waives exactly that failure. Remove it (and
-this check's replacement) once item 9 is merged."""
-
-
-@schemathesis.check
-def unsupported_method_until_405_has_allow(ctx: Any, response: Any, case: Any) -> bool | None:
-    """``unsupported_method``, waiving only a 405 without ``Allow`` (see above)."""
-    try:
-        return unsupported_method(ctx, response, case)
-    except Failure:
-        if WAIVE_405_WITHOUT_ALLOW and response.status_code == 405:
-            return None
-        raise
-
-
 def _code(response: Any) -> str | None:
     try:
         return str(response.json()["error"]["code"])
@@ -142,7 +123,6 @@ def _config(api_key: str) -> SchemathesisConfig:
                     "enabled": False,
                     "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 429, "5xx"],
                 },
-                "unsupported_method": {"enabled": False},
                 "negative_data_rejection": {"enabled": False},
             },
         }
