@@ -1,7 +1,7 @@
 """subscriptions, their paid invoices, plan terms and gateway customers
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01
 
 Runs on PostgreSQL and SQLite. New tables only; nothing existing changes. The ledger
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
