@@ -18,6 +18,7 @@ from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
+from application.subscriptions.ports import CustomerRepository, SubscriptionRepository
 from application.webhooks.disputes import DisputeRepository
 from application.webhooks.events import GatewayEvent
 from domain.events import DomainEvent
@@ -193,6 +194,8 @@ class UnitOfWork(Protocol):
     refunds: RefundLog
     referrals: ReferralRepository
     coupons: CouponRepository
+    subscriptions: SubscriptionRepository
+    customers: CustomerRepository
     trials: TrialRepository
     outbox: OutboxRepository
     spending: SpendingLedger

@@ -202,6 +202,25 @@ class CouponNotAssigned(Forbidden):
     code = "coupon_not_assigned"
 
 
+# ---- subscriptions --------------------------------------------------------------------
+
+
+class UnknownPlan(ValidationFailed):
+    code = "unknown_plan"
+
+
+class SubscriptionExists(Conflict):
+    """One live subscription per user: change its plan instead of subscribing again."""
+
+    code = "subscription_exists"
+
+
+class SubscriptionNotChangeable(DomainError):
+    """The subscription's status does not allow the change asked (e.g. it is canceled)."""
+
+    code = "subscription_not_changeable"
+
+
 class CouponExhausted(DomainError):
     code = "coupon_exhausted"
 

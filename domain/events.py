@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.ledger import EntryKind, LedgerEntry
+from domain.subscription import Subscription
 
 JsonValue = str | int | bool | None
 # Fixed forever: changing it would give every past fact a new id.
@@ -249,6 +250,82 @@ class TrialConverted(DomainEvent):
     @property
     def key(self) -> str:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionChanged(DomainEvent):
+    """A subscription of the user's as the gateway reported it (``subscription_id``)."""
+
+    type: ClassVar[str] = "subscription.updated"
+    subscription_id: str
+    plan_id: str | None
+    status: str
+    current_period_start: datetime
+    current_period_end: datetime
+    cancel_at_period_end: bool
+
+    @classmethod
+    def of(cls, subscription: Subscription, now: datetime) -> SubscriptionChanged:
+        return cls(
+            user_id=subscription.user_id,
+            occurred_at=now,
+            subscription_id=subscription.id,
+            plan_id=subscription.plan_id,
+            status=subscription.status.value,
+            current_period_start=subscription.current_period_start,
+            current_period_end=subscription.current_period_end,
+            cancel_at_period_end=subscription.cancel_at_period_end,
+        )
+
+    @property
+    def key(self) -> str:
+        """The state itself: the same state reported twice is one fact."""
+        return ":".join(
+            str(part)
+            for part in (
+                self.subscription_id,
+                self.plan_id,
+                self.status,
+                int(self.current_period_start.timestamp()),
+                self.cancel_at_period_end,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCreated(SubscriptionChanged):
+    type: ClassVar[str] = "subscription.created"
+
+    @property
+    def key(self) -> str:
+        return self.subscription_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCanceled(SubscriptionChanged):
+    type: ClassVar[str] = "subscription.canceled"
+
+    @property
+    def key(self) -> str:
+        return self.subscription_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionInvoicePaid(DomainEvent):
+    """A subscription invoice was paid and granted ``credits`` (its ``credits.granted``
+    fact is recorded beside it)."""
+
+    type: ClassVar[str] = "subscription.invoice_paid"
+    invoice_id: str
+    subscription_id: str
+    amount: int
+    currency: str
+    credits: int
+    billing_reason: str
+
+    @property
+    def key(self) -> str:
+        return self.invoice_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

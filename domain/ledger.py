@@ -35,6 +35,10 @@ class EntryKind(enum.StrEnum):
     # A lost dispute took back what was left of the disputed payment's credits.
     DISPUTE_REVERSAL = "dispute_reversal"
     EXPIRY = "expiry"
+    # A paid subscription invoice's credits, expiring with its period.
+    SUBSCRIPTION_GRANT = "subscription_grant"
+    # Unused period credits carried into the next period (up to the plan's cap).
+    SUBSCRIPTION_ROLLOVER = "subscription_rollover"
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is

@@ -41,6 +41,12 @@ from application.spending import debit_batch as batches
 from application.spending import expire_holds as hold_expiry
 from application.spending import place_hold as placing
 from application.spending import release_hold as releasing
+from application.subscriptions.cancel_subscription import cancel_subscription
+from application.subscriptions.change_subscription import change_subscription
+from application.subscriptions.create_subscription_checkout import create_subscription_checkout
+from application.subscriptions.get_subscription import get_subscription
+from application.subscriptions.resume_subscription import resume_subscription
+from application.subscriptions.settings import SubscriptionSettings
 from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
@@ -83,6 +89,11 @@ def _checkout_settings(settings: Settings) -> CheckoutSettings:
     return CheckoutSettings(settings.pricing, redirects, _checkout_lifetime(settings))
 
 
+def _subscription_settings(settings: Settings) -> SubscriptionSettings:
+    redirects = RedirectPolicy(settings.frontend_url)
+    return SubscriptionSettings(settings.plans, redirects, _checkout_lifetime(settings))
+
+
 def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
     return tuple(hash_api_key(key) for key in settings.admin_api_keys)
 
@@ -108,8 +119,10 @@ class UseCases(containers.DeclarativeContainer):
     admin_key_hashes = providers.Dependency(instance_of=tuple)
     service_key_hashes = providers.Dependency(instance_of=tuple)
     referral_terms = providers.Dependency(instance_of=ReferralTerms)
+    subscription_settings = providers.Dependency(instance_of=SubscriptionSettings)
 
     credit_packages = settings.provided.pricing.packages
+    subscription_plans = settings.provided.plans.plans
 
     authenticate = _bound(
         users.authenticate,
@@ -178,6 +191,28 @@ class UseCases(containers.DeclarativeContainer):
     list_coupons = _bound(coupon_admin.list_coupons, uow_factory=uow_factory)
     get_coupon = _bound(coupon_admin.get_coupon, uow_factory=uow_factory)
 
+    create_subscription_checkout = _bound(
+        create_subscription_checkout,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    get_subscription = _bound(get_subscription, uow_factory=uow_factory)
+    change_subscription = _bound(
+        change_subscription,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    cancel_subscription = _bound(
+        cancel_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    resume_subscription = _bound(
+        resume_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+
     expire_stale_sessions = _bound(
         expire_stale_sessions, uow_factory=uow_factory, gateway=gateway, clock=clock
     )
@@ -214,6 +249,7 @@ class Container(containers.DeclarativeContainer):
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
         service_key_hashes=providers.Singleton(_service_key_hashes, settings),
         referral_terms=settings.provided.referral_terms,
+        subscription_settings=providers.Singleton(_subscription_settings, settings),
     )
 
 

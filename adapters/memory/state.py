@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
+from adapters.memory.subscriptions_state import SubscriptionsState
 from application.outbox import OutboxMessage
 from application.refunds.attempts import RefundAttempt
 from domain.disputes import Dispute
@@ -62,6 +63,7 @@ class MemoryState:
     events: dict[str, ProcessedEvent] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
     refund_attempts: dict[tuple[str, int], RefundAttempt] = field(default_factory=dict)
+    subscriptions: SubscriptionsState = field(default_factory=SubscriptionsState)
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
@@ -79,6 +81,7 @@ class MemoryState:
             lots=dict(self.lots),
             allocations=dict(self.allocations),
             payments=dict(self.payments),
+            subscriptions=self.subscriptions.copy(),
             events=dict(self.events),
             refunds=dict(self.refunds),
             refund_attempts=dict(self.refund_attempts),

@@ -37,6 +37,7 @@ from adapters.memory.spending import (
     MemorySpendRequests,
 )
 from adapters.memory.state import MemoryState
+from adapters.memory.subscriptions import MemoryCustomerRepository, MemorySubscriptionRepository
 from adapters.memory.trials import MemoryTrialRepository
 from application.bootstrap import follow_ups
 from application.messagebus import MessageBus, NewEvents, SeenPayments
@@ -84,6 +85,8 @@ class MemoryUnitOfWork(UnitOfWork):
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
         self.outbox = MemoryOutbox(work)
+        self.subscriptions = MemorySubscriptionRepository(work.subscriptions)
+        self.customers = MemoryCustomerRepository(work.subscriptions)
         self.spending = MemorySpendingLedger(work)
         self.holds = MemoryHoldRepository(work)
         self.spend_requests = MemorySpendRequests(work)

@@ -369,3 +369,73 @@ disputes = Table(
     Column("funds_withdrawn", Boolean, nullable=False, server_default=false()),
     Column("funds_reinstated", Boolean, nullable=False, server_default=false()),
 )
+
+# ---- subscriptions -------------------------------------------------------------------
+
+# One row per gateway subscription; written only forward (``Subscription.observe``).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("customer_id", KEY),
+    Column("price_id", KEY),
+    Column("plan_id", String(64)),
+    Column("status", String(32), nullable=False),
+    Column("current_period_start", UtcDateTime, nullable=False),
+    Column("current_period_end", UtcDateTime, nullable=False),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("canceled_at", UtcDateTime),
+    Index(None, "user_id", "created_at"),
+)
+
+# One row per paid invoice, written with its grant (``invoice:<invoice id>``).
+subscription_invoices = Table(
+    "subscription_invoices",
+    metadata,
+    Column("invoice_id", KEY, primary_key=True),
+    Column("subscription_id", KEY, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("billing_reason", String(64), nullable=False),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),
+    Column("amount_paid", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("paid_at", UtcDateTime, nullable=False),
+    Column("payment_intent_id", KEY, unique=True),
+    Column("price_id", KEY),
+    Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    # What rolled into this invoice's period, and in how many grants (``rollover_key``).
+    Column("rolled_in", BigInteger, nullable=False, server_default=text("0")),
+    Column("rollovers", Integer, nullable=False, server_default=text("0")),
+    Index(None, "subscription_id", "period_end"),
+    Index(None, "subscription_id", "period_start"),
+)
+
+# The terms invoices are granted with, by gateway price (a shared catalogue).
+subscription_plans = Table(
+    "subscription_plans",
+    metadata,
+    Column("price_id", KEY, primary_key=True),
+    Column("plan_id", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("credits_per_period", BigInteger, nullable=False),
+    Column("rollover_cap", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One gateway customer per user, created once and reused.
+gateway_customers = Table(
+    "gateway_customers",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("customer_id", KEY, nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -27,6 +27,7 @@ from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
 from adapters.sqlalchemy.spending import SqlSpendingLedger
+from adapters.sqlalchemy.subscriptions import SqlCustomerRepository, SqlSubscriptionRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
 from application.bootstrap import follow_ups
@@ -58,6 +59,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refunds = SqlRefundLog(conn)
         self.referrals = SqlReferralRepository(conn)
         self.coupons = SqlCouponRepository(conn)
+        self.subscriptions = SqlSubscriptionRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
         self.spending = SqlSpendingLedger(conn)

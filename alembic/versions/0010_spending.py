@@ -1,7 +1,7 @@
 """spending: key answers, holds, disputes
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-20
 
 Runs on PostgreSQL and SQLite. New tables, and one column with a default
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.refunds.gateway import GatewayRefund
+from application.subscriptions.gateway import GatewayInvoice
+from domain.subscription import SubscriptionSnapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +129,49 @@ class DisputeFundsWithdrawn(DisputeEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DisputeFundsReinstated(DisputeEvent):
     """The disputed amount came back (the dispute is being won)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionEvent(GatewayEvent):
+    """An event about a subscription. ``snapshot`` is the subscription as the event (or,
+    after the handler's preparation, the gateway now) reports it."""
+
+    subscription_id: str | None
+    snapshot: SubscriptionSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionUpdated(SubscriptionEvent):
+    """A subscription was created or changed (plan, status, period, cancellation)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionDeleted(SubscriptionEvent):
+    """A subscription ended: canceled now, or at the end of its period."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCheckoutCompleted(SubscriptionEvent):
+    """A Checkout in subscription mode finished. It links the subscription to its user;
+    it never grants: the subscription's first invoice does (docs/failure-modes.md #1)."""
+
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceEvent(GatewayEvent):
+    invoice: GatewayInvoice
+    snapshot: SubscriptionSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePaid(InvoiceEvent):
+    """An invoice was paid: a subscription's period (or an upgrade) is paid for."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePaymentFailed(InvoiceEvent):
+    """An attempt to pay an invoice failed; the gateway retries it later."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import get_args
 
 import msgspec
 from litestar import Litestar
@@ -132,6 +133,8 @@ def _strict_body(
     """A body struct that refuses unknown fields says so: ``additionalProperties: false``."""
     data = handler.parsed_fn_signature.parameters.get("data")
     kind = getattr(data, "annotation", None)
+    kinds = [k for k in get_args(kind) if k is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 else kind  # an optional body: ``Struct | None``
     body = operation.request_body
     if not (isinstance(body, RequestBody) and isinstance(kind, type)):
         return
@@ -139,6 +142,8 @@ def _strict_body(
         return
     for media in body.content.values():
         ref = media.schema
+        if isinstance(ref, Schema) and ref.one_of:
+            ref = next((r for r in ref.one_of if isinstance(r, Reference)), ref)
         target = components.get(ref.ref.rsplit("/", 1)[-1]) if isinstance(ref, Reference) else ref
         if isinstance(target, Schema):
             target.additional_properties = False

@@ -40,6 +40,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         "invalid_cursor",  # cursors are opaque: only one the server issued is valid
         "redirect_not_allowed",  # success/cancel URLs must be on FRONTEND_URL's origin
         "unknown_package",  # package ids come from configuration
+        "unknown_plan",  # subscription plan ids come from configuration
         "package_amount_mismatch",  # a package id and an amount that disagree
         "amount_out_of_range",  # per-currency bounds from configuration
         "unsupported_currency",  # currencies from configuration
