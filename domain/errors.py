@@ -202,3 +202,7 @@ class CouponBlockedByDebt(DomainError):
     """Promotional credits do not pay off debt from refunded, already spent credits."""
 
     code = "coupon_blocked_by_debt"
+
+
+class OutboundEventNotFound(NotFound):
+    code = "outbound_event_not_found"
