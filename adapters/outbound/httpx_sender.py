@@ -14,22 +14,23 @@ import httpx
 from application.outbound.sender import Posted
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+USER_AGENT = "creditline-webhooks/1"
 
 
 class HttpxSender:
+    """The client is made on the first post and dropped by ``aclose``, so a sender
+    outlives a closed event loop (one ``batch --loop`` run after another)."""
+
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self._url = url
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            headers={"User-Agent": "creditline-webhooks/1", "Content-Type": "application/json"},
-        )
+        self._timeout = httpx.Timeout(timeout)
+        self._client: httpx.AsyncClient | None = None
 
     async def post(self, body: bytes, headers: Mapping[str, str]) -> Posted:
         """The answer's body is never read: only its status counts, and a large one
         would cost the worker for nothing."""
         try:
-            async with self._client.stream(
+            async with self._open().stream(
                 "POST", self._url, content=body, headers=dict(headers)
             ) as response:
                 return Posted(response.status_code)
@@ -37,4 +38,15 @@ class HttpxSender:
             return Posted(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _open(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+            )
+        return self._client
