@@ -1,7 +1,7 @@
 """outbound delivery of the outbox: last error, retry window, delivery time, lease
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2027-02-01
 
 Runs on PostgreSQL and SQLite. New nullable columns only, so existing rows stay
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
