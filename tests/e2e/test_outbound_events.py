@@ -42,7 +42,9 @@ async def test_the_served_app_delivers_each_event_in_its_background_signed(
         async with client_of(outbound_app(empty_pg_url, receiver)) as api:
             user_id = await buy(api)
             await receiver.wait_for(2)
-            listed = await events(api, user_id=user_id)
+            async with asyncio.timeout(10):  # the posts are answered before they are settled
+                while len(listed := await events(api, user_id=user_id, status="delivered")) < 2:
+                    await asyncio.sleep(0.05)
         delivered = receiver.delivered()
 
     types = sorted(p.event["type"] for p in delivered.values())
