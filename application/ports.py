@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
+from application.alerts.ports import AlertRepository
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
@@ -202,6 +203,7 @@ class UnitOfWork(Protocol):
     holds: HoldRepository
     spend_requests: SpendRequests
     disputes: DisputeRepository
+    alerts: AlertRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -421,3 +421,46 @@ class DisputeLost(DomainEvent):
     @property
     def key(self) -> str:
         return self.dispute_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LowBalance(DomainEvent):
+    """Available credits fell below the user's ``threshold``; ``cause`` is the event
+    (type and key) of the change that crossed it, so one crossing is one fact."""
+
+    type: ClassVar[str] = "credits.low_balance"
+    available: int
+    threshold: int
+    cause: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.user_id}:{self.cause}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Depleted(DomainEvent):
+    """Nothing is left to spend."""
+
+    type: ClassVar[str] = "credits.depleted"
+    available: int
+    cause: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.user_id}:{self.cause}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunwayLow(DomainEvent):
+    """At the last seven days' rate the credits last fewer than ``alert_days`` days."""
+
+    type: ClassVar[str] = "credits.runway_low"
+    available: int
+    runway_days: str
+    alert_days: int
+    cause: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.user_id}:{self.cause}"

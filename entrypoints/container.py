@@ -25,6 +25,7 @@ from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
 from application import queries
 from application.accounts import users
+from application.alerts import settings as alert_settings
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
@@ -162,6 +163,10 @@ class UseCases(containers.DeclarativeContainer):
     # A user's own balance: an account not opened yet reads as empty.
     get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
     list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
+    get_runway = _bound(alert_settings.get_runway, uow_factory=uow_factory, clock=clock)
+    update_alert_settings = _bound(
+        alert_settings.update_alert_settings, uow_factory=uow_factory, clock=clock
+    )
     verify_ledger = _bound(queries.verify_ledger, uow_factory=uow_factory)
 
     list_payments = _bound(queries.list_payments, uow_factory=uow_factory)

@@ -16,6 +16,7 @@ from adapters.memory.rewards_state import RewardsState
 from adapters.memory.subscriptions_state import SubscriptionsState
 from application.outbox import OutboxMessage
 from application.refunds.attempts import RefundAttempt
+from domain.alerts import AlertState
 from domain.disputes import Dispute
 from domain.holds import Hold
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
@@ -70,6 +71,7 @@ class MemoryState:
     holds: dict[str, Hold] = field(default_factory=dict)  # by hold id
     spend_requests: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
     disputes: dict[str, Dispute] = field(default_factory=dict)
+    alerts: dict[str, AlertState] = field(default_factory=dict)  # by user id
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -91,6 +93,7 @@ class MemoryState:
             holds=dict(self.holds),
             spend_requests=dict(self.spend_requests),
             disputes=dict(self.disputes),
+            alerts=dict(self.alerts),
             last_entry_id=self.last_entry_id,
         )
 

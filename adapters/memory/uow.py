@@ -22,6 +22,7 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.alerts import MemoryAlertRepository
 from adapters.memory.audit import MemoryLedgerAudit
 from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
@@ -91,6 +92,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.holds = MemoryHoldRepository(work)
         self.spend_requests = MemorySpendRequests(work)
         self.disputes = MemoryDisputeRepository(work)
+        self.alerts = MemoryAlertRepository(work)
         return self
 
     def record(self, event: DomainEvent) -> None:

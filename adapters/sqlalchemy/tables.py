@@ -76,6 +76,7 @@ OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 PENDING = text("status = 'pending'")
 ACTIVE = text("status = 'active'")
+SPENT = text("kind IN ('usage_debit', 'hold_capture')")
 
 users = Table(
     "users",
@@ -132,6 +133,8 @@ ledger_entries = Table(
     Index(None, "user_id", "expires_at", "id", postgresql_where=OPEN_LOT, sqlite_where=OPEN_LOT),
     # The expiry job's scan over every user's expiring lots.
     Index(None, "expires_at", "id", postgresql_where=EXPIRING, sqlite_where=EXPIRING),
+    # The runway's window of recent spending (``alerts.spent_since``).
+    Index(None, "user_id", "created_at", postgresql_where=SPENT, sqlite_where=SPENT),
 )
 
 # Which lots each debit consumed (docs/ledger.md), so an expiry removes only unspent credits.
@@ -445,4 +448,17 @@ gateway_customers = Table(
     Column("user_id", ID, primary_key=True),
     Column("customer_id", KEY, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Alert settings and flags (domain.alerts); a row appears when either is first stored.
+account_alerts = Table(
+    "account_alerts",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("low_balance_threshold", BigInteger),
+    Column("runway_alert_days", Integer),
+    Column("low_balance_armed", Boolean, nullable=False, server_default=text("true")),
+    Column("depleted_armed", Boolean, nullable=False, server_default=text("true")),
+    Column("runway_low_armed", Boolean, nullable=False, server_default=text("true")),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

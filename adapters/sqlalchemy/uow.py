@@ -17,6 +17,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.alerts import SqlAlertRepository
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)
         self.disputes = SqlDisputeRepository(conn)
+        self.alerts = SqlAlertRepository(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:

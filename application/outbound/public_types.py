@@ -30,6 +30,9 @@ PUBLIC_TYPES: dict[str, str] = {
     # Opened, won, lost, funds withdrawn or reinstated; ``data.status`` says which.
     "payment.dispute": "payment.disputed",
     "payment.dispute_lost": "payment.dispute_lost",
+    "credits.low_balance": "credits.low_balance",
+    "credits.depleted": "credits.depleted",
+    "credits.runway_low": "credits.runway_low",
 }
 
 

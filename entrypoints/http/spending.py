@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.spending.capture_hold import Captured
 from application.spending.spend import DebitResult, Outcome
+from domain.alerts import AlertSettings
 from domain.errors import DomainError
 from domain.holds import Hold
 from domain.ledger import Account
+from entrypoints.http import alert_schemas as a
 from entrypoints.http import spending_schemas as s
 from entrypoints.http.auth import requires_service
 from entrypoints.http.openapi import errors
@@ -60,6 +62,17 @@ class SpendingController(Controller):
         self, user_id: FromPath[str], get_balance: NamedDependency[UseCase[Account]]
     ) -> s.BalanceOut:
         return s.BalanceOut.of(await get_balance(user_id))
+
+    @patch("/settings/{user_id:str}", status_code=200, responses=errors(404, 422))
+    async def settings(
+        self,
+        user_id: FromPath[str],
+        data: JSONBody[a.AlertSettingsIn],
+        request: Request[Any, Any, Any],
+        update_alert_settings: NamedDependency[UseCase[AlertSettings]],
+    ) -> a.AlertSettingsOut:
+        data = await strict_body(request, a.AlertSettingsIn)
+        return a.AlertSettingsOut.of(await update_alert_settings(user_id, data.changes()))
 
     @post("/holds", status_code=201, responses=errors(402, 404, 409))
     async def place(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.accounts.users import CreatedUser, IssuedKey, Principal
 from application.ports import Clock, Page
+from domain.alerts import AlertSettings
 from domain.ledger import Account, LedgerEntry
 from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
+from entrypoints.http import alert_schemas as a
 from entrypoints.http.auth import requires_admin
 from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
@@ -58,6 +61,18 @@ class UsersController(Controller):
         issued = await create_api_key(principal.require_user().id, data.name)
         return s.ApiKeyCreatedOut.of(issued)
 
+    @patch("/me/settings", status_code=200, responses=errors(422))
+    async def settings(
+        self,
+        data: JSONBody[a.AlertSettingsIn],
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        update_alert_settings: NamedDependency[UseCase[AlertSettings]],
+    ) -> a.AlertSettingsOut:
+        data = await strict_body(request, a.AlertSettingsIn)
+        user_id = principal.require_user().id
+        return a.AlertSettingsOut.of(await update_alert_settings(user_id, data.changes()))
+
     @get("/me/api-keys", response_headers=s.NEXT_PAGE_HEADERS)
     async def list_keys(
         self,
@@ -91,8 +106,11 @@ class BalanceController(Controller):
         self,
         principal: NamedDependency[Principal],
         get_account: NamedDependency[UseCase[Account]],
-    ) -> s.BalanceOut:
-        return s.BalanceOut.of(await get_account(principal.require_user().id))
+        get_runway: NamedDependency[UseCase[Decimal | None]],
+    ) -> a.UserBalanceOut:
+        user_id = principal.require_user().id
+        account = await get_account(user_id)
+        return a.UserBalanceOut.with_runway(account, await get_runway(user_id))
 
     @get("/credit-transactions")
     async def transactions(

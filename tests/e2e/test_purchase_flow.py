@@ -40,6 +40,7 @@ async def test_a_checkout_purchase_grants_its_credits(any_api: Api) -> None:
         "balance_usd": "0.00",
         "available_credits": 0,
         "held_credits": 0,
+        "runway_days": None,
     }
 
     paid = await api.pay(created["session_id"])
@@ -100,6 +101,7 @@ async def test_a_payment_intent_purchase_grants_its_credits(any_api: Api) -> Non
         "balance_usd": "25.00",
         "available_credits": 2500,
         "held_credits": 0,
+        "runway_days": None,
     }
 
 

@@ -95,6 +95,7 @@ async def test_a_payment_confirmed_at_stripe_is_credited_by_its_signed_webhook(
         "balance_usd": "15.00",
         "available_credits": 1500,
         "held_credits": 0,
+        "runway_days": None,
     }
     payment = await api.payment(user, created["payment_id"])
     assert (payment["status"], payment["stripe_payment_intent_id"]) == (

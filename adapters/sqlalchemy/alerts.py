@@ -1,0 +1,66 @@
+"""Alert settings and flags on SQL: one row per user, written by upsert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.tables import account_alerts, ledger_entries
+from domain.alerts import AlertFlags, AlertSettings, AlertState
+from domain.ledger import EntryKind
+
+_SPENT = (EntryKind.USAGE_DEBIT.value, EntryKind.HOLD_CAPTURE.value)
+
+
+class SqlAlertRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._insert = insert_for(connection)
+
+    async def get(self, user_id: str, *, for_update: bool = False) -> AlertState:
+        query = select(account_alerts).where(account_alerts.c.user_id == user_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return AlertState()
+        return AlertState(
+            AlertSettings(row.low_balance_threshold, row.runway_alert_days),
+            AlertFlags(row.low_balance_armed, row.depleted_armed, row.runway_low_armed),
+        )
+
+    async def save_settings(self, user_id: str, settings: AlertSettings, now: datetime) -> None:
+        await self._upsert(
+            user_id,
+            now,
+            low_balance_threshold=settings.low_balance_threshold,
+            runway_alert_days=settings.runway_alert_days,
+        )
+
+    async def save_flags(self, user_id: str, flags: AlertFlags, now: datetime) -> None:
+        await self._upsert(
+            user_id,
+            now,
+            low_balance_armed=flags.low_balance,
+            depleted_armed=flags.depleted,
+            runway_low_armed=flags.runway_low,
+        )
+
+    async def _upsert(self, user_id: str, now: datetime, **values: Any) -> None:
+        statement = self._insert(account_alerts).values(user_id=user_id, updated_at=now, **values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[account_alerts.c.user_id], set_={"updated_at": now, **values}
+        )
+        await self._conn.execute(statement)
+
+    async def spent_since(self, user_id: str, since: datetime) -> int:
+        query = select(func.coalesce(func.sum(-ledger_entries.c.credits), 0)).where(
+            ledger_entries.c.user_id == user_id,
+            ledger_entries.c.kind.in_(_SPENT),
+            ledger_entries.c.created_at >= since,
+        )
+        return int((await self._conn.execute(query)).scalar_one())

@@ -1,0 +1,40 @@
+"""``PATCH /api/users/me/settings`` (and for a service, on behalf of a user): the
+alert settings, changed field by field; the flags are kept, so an alert already fired
+does not fire again until its condition has stopped holding."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+from application.ports import Clock, UnitOfWorkFactory
+from domain.alerts import RUNWAY_WINDOW_DAYS, AlertSettings, runway_days
+from domain.errors import NotFound
+
+
+async def update_alert_settings(
+    user_id: str, changes: dict[str, int | None], *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> AlertSettings:
+    """``changes``: the fields given (None turns an alert off); the others stay."""
+    async with uow_factory() as uow:
+        if await uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        state = await uow.alerts.get(user_id, for_update=True)
+        settings = replace(state.settings, **changes)
+        await uow.alerts.save_settings(user_id, settings, clock.now())
+        await uow.commit()
+    return settings
+
+
+async def get_runway(
+    user_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> Decimal | None:
+    """Days the available credits last at the last seven days' rate; None: no spending."""
+    now = clock.now()
+    async with uow_factory() as uow:
+        account = await uow.ledger.account(user_id)
+        if account is None:
+            return None
+        spent = await uow.alerts.spent_since(user_id, now - timedelta(days=RUNWAY_WINDOW_DAYS))
+    return runway_days(account.available, spent)
