@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -32,10 +33,8 @@ async def test_fifty_concurrent_debits_fire_each_alert_once(engine: AsyncEngine)
         await uow.commit()
 
     async def one(i: int) -> None:
-        try:
+        with contextlib.suppress(InsufficientCredits):
             await debit(Debit("u1", 10, f"k{i}"), uow_factory=factory, clock=clock)
-        except InsufficientCredits:
-            pass
 
     await asyncio.gather(*(one(i) for i in range(60)))
 
