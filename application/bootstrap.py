@@ -6,12 +6,14 @@ their referral, in that order (the lock order in ``rewards.purchase_rewards``); 
 refund applied to the first purchase, or one undone because it failed, or a lost
 dispute of it, settles the referral again (bonuses taken back, or given back). A paid
 subscription invoice converts the trial too (``subscriptions.trial_conversion``).
-Spending decides the balance alerts; credits given back re-arm them (``alerts.check``).
+Spending decides the balance alerts; credits given back re-arm them (``alerts.check``),
+and may request an auto top-up (``auto_top_up.request``).
 """
 
 from __future__ import annotations
 
 from application.alerts.check import check_alerts, rearm_alerts
+from application.auto_top_up.request import request_auto_top_up
 from application.messagebus import MessageBus
 from application.rewards.purchase_rewards import decide_referral, settle_referral_on_refunds
 from application.rewards.trials import convert_trial
@@ -38,9 +40,9 @@ def follow_ups() -> MessageBus:
         .on(RefundRestored, settle_referral_on_refunds)
         .on(SubscriptionInvoicePaid, convert_trial_on_invoice)
         .on(DisputeLost, settle_referral_on_refunds)
-        .on(CreditsDebited, check_alerts)
-        .on(CreditsExpired, check_alerts)
-        .on(HoldPlaced, check_alerts)
+        .on(CreditsDebited, check_alerts, request_auto_top_up)
+        .on(CreditsExpired, check_alerts, request_auto_top_up)
+        .on(HoldPlaced, check_alerts, request_auto_top_up)
         .on(HoldEnded, rearm_alerts)
         .on(CreditsGranted, rearm_alerts)
         .on(RefundRestored, rearm_alerts)

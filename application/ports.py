@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from application.alerts.ports import AlertRepository
+from application.auto_top_up.ports import AutoTopUpRepository
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
@@ -204,6 +205,7 @@ class UnitOfWork(Protocol):
     spend_requests: SpendRequests
     disputes: DisputeRepository
     alerts: AlertRepository
+    auto_top_ups: AutoTopUpRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -464,3 +464,74 @@ class RunwayLow(DomainEvent):
     @property
     def key(self) -> str:
         return f"{self.user_id}:{self.cause}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoTopUpRequested(DomainEvent):
+    """Available credits fell below the auto top-up threshold: a charge will follow."""
+
+    type: ClassVar[str] = "auto_top_up.requested"
+    top_up_id: str
+    amount: int
+    currency: str
+    available: int
+
+    @property
+    def key(self) -> str:
+        return self.top_up_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoTopUpSucceeded(DomainEvent):
+    type: ClassVar[str] = "auto_top_up.succeeded"
+    top_up_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    credits: int
+
+    @property
+    def key(self) -> str:
+        return self.top_up_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoTopUpActionRequired(DomainEvent):
+    """The bank wants the user to authenticate the charge, at ``url``."""
+
+    type: ClassVar[str] = "auto_top_up.action_required"
+    top_up_id: str
+    payment_id: str
+    url: str
+
+    @property
+    def key(self) -> str:
+        return self.top_up_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoTopUpFailed(DomainEvent):
+    """One declined attempt; ``retry_at`` None when no retry follows."""
+
+    type: ClassVar[str] = "auto_top_up.failed"
+    top_up_id: str
+    attempt: int
+    error: str
+    retry_at: datetime | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.top_up_id}:{self.attempt}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoTopUpDisabled(DomainEvent):
+    """Turned off after failures in a row (or with no saved card); the user re-enables."""
+
+    type: ClassVar[str] = "auto_top_up.disabled"
+    top_up_id: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return self.top_up_id

@@ -17,6 +17,7 @@ from adapters.memory.subscriptions_state import SubscriptionsState
 from application.outbox import OutboxMessage
 from application.refunds.attempts import RefundAttempt
 from domain.alerts import AlertState
+from domain.auto_top_up import AutoTopUp, AutoTopUpSettings
 from domain.disputes import Dispute
 from domain.holds import Hold
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
@@ -72,6 +73,8 @@ class MemoryState:
     spend_requests: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
     disputes: dict[str, Dispute] = field(default_factory=dict)
     alerts: dict[str, AlertState] = field(default_factory=dict)  # by user id
+    auto_top_up_settings: dict[str, AutoTopUpSettings] = field(default_factory=dict)
+    auto_top_ups: dict[str, AutoTopUp] = field(default_factory=dict)  # by id
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -94,6 +97,8 @@ class MemoryState:
             spend_requests=dict(self.spend_requests),
             disputes=dict(self.disputes),
             alerts=dict(self.alerts),
+            auto_top_up_settings=dict(self.auto_top_up_settings),
+            auto_top_ups=dict(self.auto_top_ups),
             last_entry_id=self.last_entry_id,
         )
 

@@ -24,6 +24,7 @@ from typing import Self
 
 from adapters.memory.alerts import MemoryAlertRepository
 from adapters.memory.audit import MemoryLedgerAudit
+from adapters.memory.auto_top_ups import MemoryAutoTopUpRepository
 from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
 from adapters.memory.ledger import MemoryLedgerRepository
@@ -93,6 +94,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.spend_requests = MemorySpendRequests(work)
         self.disputes = MemoryDisputeRepository(work)
         self.alerts = MemoryAlertRepository(work)
+        self.auto_top_ups = MemoryAutoTopUpRepository(work)
         return self
 
     def record(self, event: DomainEvent) -> None:

@@ -62,6 +62,16 @@ AUTHENTICATION_FAILED = CardError(
     ),
 )
 
+# Off-session, a card that asks for authentication fails with this instead of waiting.
+AUTHENTICATION_REQUIRED = CardError(
+    code="authentication_required",
+    decline_code="authentication_required",
+    message="Your card was declined. This transaction requires authentication.",
+)
+GENERIC_DECLINE = CardError(
+    code="card_declined", decline_code="generic_decline", message="Your card was declined."
+)
+
 TEST_CARDS: tuple[SandboxCard, ...] = (
     SandboxCard("4242424242424242", "Succeeds", CardOutcome.SUCCEEDS),
     SandboxCard(
@@ -73,6 +83,14 @@ TEST_CARDS: tuple[SandboxCard, ...] = (
         INSUFFICIENT_FUNDS,
     ),
     SandboxCard("4000000000000069", "Declined: expired card", CardOutcome.DECLINED, EXPIRED_CARD),
+    SandboxCard(
+        "4000002760003184", "Asks for authentication, also off-session",
+        CardOutcome.REQUIRES_AUTHENTICATION, AUTHENTICATION_REQUIRED,
+    ),
+    SandboxCard(
+        "4000000000000341", "Attaches as a saved card; its charges are declined",
+        CardOutcome.DECLINED, GENERIC_DECLINE,
+    ),
 )  # fmt: skip
 
 _BY_NUMBER = {card.number: card for card in TEST_CARDS}

@@ -19,13 +19,15 @@ from functools import partial
 from typing import Any
 
 from adapters.sandbox import customer, merchant
-from adapters.sandbox.cards import find_card
+from adapters.sandbox.cards import SandboxCard, find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.records import CheckoutDetails, Outcome
+from adapters.sandbox.saved_cards import charge_of, confirm_off_session
 from adapters.sandbox.state import SandboxState
 from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
 from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
+from application.auto_top_up.ports import ChargeOutcome, OffSessionCharge, OffSessionRequest
 from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
@@ -53,6 +55,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
         self._public_url = public_url.rstrip("/")
         self._now = now
         self._lock = asyncio.Lock()
+        self._saved_cards: dict[str, SandboxCard] = {}  # by customer id
 
     # ---- PaymentGateway -------------------------------------------------------------------
 
@@ -112,6 +115,29 @@ class SandboxGateway(SandboxSubscriptionGateway):
         async with self._lock:
             kept = [event for event in self._state.events if event.created >= since]
         return [event.translate() for event in kept]
+
+    # ---- saved cards (adapters.sandbox.saved_cards) ----------------------------------------
+
+    def save_card(self, customer_id: str, card_number: str) -> SandboxCard:
+        """The customer's default payment method from now on (a completed setup)."""
+        card = self._saved_cards[customer_id] = find_card(card_number)
+        return card
+
+    def saved_card(self, customer_id: str) -> SandboxCard | None:
+        return self._saved_cards.get(customer_id)
+
+    def detach_card(self, customer_id: str) -> None:
+        self._saved_cards.pop(customer_id, None)
+
+    async def charge_off_session(self, request: OffSessionRequest) -> OffSessionCharge:
+        card = self._saved_cards.get(request.customer_id)
+        if card is None:
+            return OffSessionCharge(ChargeOutcome.NO_PAYMENT_METHOD, error="no_payment_method")
+        intent = await self.create_payment_intent(request.as_intent())
+        action = partial(confirm_off_session, self._state, intent.intent_id, card)
+        await self._run(action, "now")
+        async with self._lock:
+            return charge_of(self._state, intent.intent_id, self._public_url)
 
     # ---- what the customer does (the test page and the JSON API) --------------------------
 

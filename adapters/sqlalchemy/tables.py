@@ -462,3 +462,39 @@ account_alerts = Table(
     Column("runway_low_armed", Boolean, nullable=False, server_default=text("true")),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# Auto top-up (domain.auto_top_up): one row of settings per user, one row per request.
+auto_top_up_settings = Table(
+    "auto_top_up_settings",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("threshold_credits", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("package_id", String(64)),
+    Column("monthly_limit", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+IN_FLIGHT = text("status = 'requested'")
+auto_top_ups = Table(
+    "auto_top_ups",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("package_id", String(64)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("payment_id", ID),
+    Column("last_error", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    # At most one top-up in flight per user: the database, not the code, decides.
+    Index(None, "user_id", unique=True, postgresql_where=IN_FLIGHT, sqlite_where=IN_FLIGHT),
+    Index(None, "user_id", "created_at"),
+    Index(None, "status", "next_attempt_at"),
+)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sqlalchemy.alerts import SqlAlertRepository
 from adapters.sqlalchemy.audit import SqlLedgerAudit
+from adapters.sqlalchemy.auto_top_ups import SqlAutoTopUpRepository
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
 from adapters.sqlalchemy.holds import SqlDisputeRepository, SqlHoldRepository, SqlSpendRequests
@@ -69,6 +70,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.spend_requests = SqlSpendRequests(conn)
         self.disputes = SqlDisputeRepository(conn)
         self.alerts = SqlAlertRepository(conn)
+        self.auto_top_ups = SqlAutoTopUpRepository(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:

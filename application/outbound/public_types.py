@@ -33,6 +33,11 @@ PUBLIC_TYPES: dict[str, str] = {
     "credits.low_balance": "credits.low_balance",
     "credits.depleted": "credits.depleted",
     "credits.runway_low": "credits.runway_low",
+    "auto_top_up.requested": "auto_top_up.requested",
+    "auto_top_up.succeeded": "auto_top_up.succeeded",
+    "auto_top_up.action_required": "auto_top_up.action_required",
+    "auto_top_up.failed": "auto_top_up.failed",
+    "auto_top_up.disabled": "auto_top_up.disabled",
 }
 
 

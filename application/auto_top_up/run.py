@@ -1,0 +1,92 @@
+"""``creditline batch auto-top-up`` (and the background of ``serve``): charge the
+requested top-ups off-session, outside any transaction.
+
+A claimed row is leased (its next attempt moved ``LEASE`` ahead) and committed before
+the gateway is called with the attempt's deterministic key; a worker that dies
+mid-charge leaves the row to be claimed again after the lease, and the gateway answers
+the same key with the same charge. The payment is an ordinary purchase (opened by
+``orders.open_payment`` under the key ``auto_top_up:<id>``, fulfilled by
+``fulfil_payment.fulfil``), so it is granted once and refundable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from application.auto_top_up.ports import OffSessionCharge, OffSessionGateway, OffSessionRequest
+from application.auto_top_up.settle import settle
+from application.ports import Clock, UnitOfWorkFactory
+from application.purchases.orders import Order, fingerprint, open_payment
+from domain.auto_top_up import AutoTopUp
+from domain.credits import PricingPolicy
+from domain.payment import Payment, PaymentKind
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpTerms:
+    pricing: PricingPolicy
+    expires_in: timedelta
+
+
+async def run_auto_top_ups(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateway: OffSessionGateway,
+    clock: Clock,
+    terms: TopUpTerms,
+    limit: int = 50,
+) -> int:
+    """Charge up to ``limit`` due top-ups; how many were tried."""
+    now = clock.now()
+    async with uow_factory() as uow:
+        due = await uow.auto_top_ups.claim_due(now, now + LEASE, limit)
+        await uow.commit()
+    for top_up in due:
+        payment = await _payment(top_up, uow_factory, clock, terms)
+        charge = await _charge(top_up, payment, uow_factory, gateway)
+        await settle(top_up, payment.id, charge, uow_factory=uow_factory, clock=clock)
+    return len(due)
+
+
+async def _payment(
+    top_up: AutoTopUp, uow_factory: UnitOfWorkFactory, clock: Clock, terms: TopUpTerms
+) -> Payment:
+    amount = None if top_up.package_id else top_up.amount
+    order = Order(
+        top_up.user_id, amount, top_up.currency, "Auto top-up", top_up.package_id,
+        f"auto_top_up:{top_up.id}",
+    )  # fmt: skip
+    kind = PaymentKind.PAYMENT_INTENT
+    return await open_payment(
+        order,
+        kind,
+        fingerprint(kind, amount, top_up.currency, "Auto top-up", top_up.package_id),
+        uow_factory=uow_factory,
+        pricing=terms.pricing,
+        now=clock.now(),
+        expires_in=terms.expires_in,
+    )
+
+
+async def _charge(
+    top_up: AutoTopUp, payment: Payment, uow_factory: UnitOfWorkFactory, gateway: OffSessionGateway
+) -> OffSessionCharge | None:
+    """None: the user has no gateway customer, so no saved card."""
+    async with uow_factory() as uow:
+        customer = await uow.customers.get(top_up.user_id)
+    if customer is None:
+        return None
+    request = OffSessionRequest(
+        payment_id=payment.id,
+        user_id=payment.user_id,
+        customer_id=customer,
+        amount=payment.amount,
+        currency=payment.currency,
+        credits=payment.credits,
+        description=f"Auto top-up: {payment.credits} credits",
+        idempotency_key=top_up.idempotency_key,
+    )
+    return await gateway.charge_off_session(request)

@@ -1,0 +1,45 @@
+"""``PUT``/``GET /api/users/me/auto-top-up``: the settings, and this month's top-ups.
+
+Saving settings keeps the count of failures in a row unless auto top-up is turned
+(back) on, which starts it again from zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from application.ports import Clock, UnitOfWorkFactory
+from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, month_start
+from domain.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class AutoTopUpView:
+    settings: AutoTopUpSettings | None
+    this_month: Sequence[AutoTopUp]
+
+
+async def set_auto_top_up(
+    user_id: str, settings: AutoTopUpSettings, *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> AutoTopUpView:
+    now = clock.now()
+    async with uow_factory() as uow:
+        if await uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        current = await uow.auto_top_ups.settings(user_id, for_update=True)
+        failures = current.failures if current and current.enabled and settings.enabled else 0
+        settings = replace(settings, failures=failures)
+        await uow.auto_top_ups.save_settings(user_id, settings, now)
+        this_month = await uow.auto_top_ups.since(user_id, month_start(now))
+        await uow.commit()
+    return AutoTopUpView(settings, this_month)
+
+
+async def get_auto_top_up(
+    user_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> AutoTopUpView:
+    async with uow_factory() as uow:
+        settings = await uow.auto_top_ups.settings(user_id)
+        this_month = await uow.auto_top_ups.since(user_id, month_start(clock.now()))
+    return AutoTopUpView(settings, this_month)

@@ -1,0 +1,99 @@
+"""Auto top-up under concurrency: whatever debits and workers run at once, one top-up
+is in flight per user, one charge per top-up, and the monthly limit holds (SQLite
+queues writers; PostgreSQL holds the account row and SKIPs LOCKED rows)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import FixedClock
+from adapters.memory.gateway import MemoryGateway
+from adapters.sqlalchemy.tables import auto_top_ups
+from adapters.sqlalchemy.uow import uow_factory
+from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.queries import verify_ledger
+from application.spending.debit import debit
+from domain.auto_top_up import AutoTopUpSettings
+from domain.errors import InsufficientCredits
+from domain.ledger import purchase_posting
+from domain.spending import Debit
+from tests.unit.conftest import checkout_settings
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+SETTINGS = AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_limit=2000)
+
+
+async def _user(engine: AsyncEngine, gateway: MemoryGateway) -> None:
+    async with uow_factory(engine)() as uow:
+        await uow.ledger.open_account("u1")
+        await uow.ledger.post(purchase_posting("u1", "seed_u1", 1000), NOW)
+        await uow.customers.add("u1", "cus_u1", NOW)
+        await uow.auto_top_ups.save_settings("u1", SETTINGS, NOW)
+        await uow.commit()
+    gateway.save_card("cus_u1", "4242424242424242")
+
+
+async def _debits(engine: AsyncEngine, count: int, prefix: str) -> None:
+    factory, clock = uow_factory(engine), FixedClock(NOW)
+
+    async def one(i: int) -> None:
+        with contextlib.suppress(InsufficientCredits):
+            await debit(Debit("u1", 10, f"{prefix}{i}"), uow_factory=factory, clock=clock)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def _workers(engine: AsyncEngine, gateway: MemoryGateway, count: int) -> None:
+    settings = checkout_settings()
+    terms = TopUpTerms(settings.pricing, settings.expires_in)
+    await asyncio.gather(
+        *(
+            run_auto_top_ups(
+                uow_factory=uow_factory(engine), gateway=gateway, clock=FixedClock(NOW), terms=terms
+            )
+            for _ in range(count)
+        )
+    )
+
+
+def _charges(gateway: MemoryGateway) -> int:
+    return sum(p["type"] == "payment_intent.succeeded" for p in gateway.event_payloads())
+
+
+async def _rows(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        return [r.status for r in await conn.execute(select(auto_top_ups.c.status))]
+
+
+async def test_100_concurrent_debits_crossing_the_threshold_charge_once(
+    engine: AsyncEngine,
+) -> None:
+    gateway = MemoryGateway(lambda: NOW)
+    await _user(engine, gateway)
+
+    await _debits(engine, 100, "k")
+    assert await _rows(engine) == ["requested"]
+    await _workers(engine, gateway, 4)
+
+    assert _charges(gateway) == 1
+    assert await _rows(engine) == ["succeeded"]
+    assert await verify_ledger(uow_factory=uow_factory(engine)) == []
+
+
+async def test_the_monthly_limit_holds_under_concurrent_debits_and_workers(
+    engine: AsyncEngine,
+) -> None:
+    gateway = MemoryGateway(lambda: NOW)
+    await _user(engine, gateway)
+
+    for round_ in range(5):
+        await asyncio.gather(_debits(engine, 60, f"r{round_}-"), _workers(engine, gateway, 3))
+    await _workers(engine, gateway, 3)
+
+    assert _charges(gateway) == 2  # 2 x 1000 cents within 2000 a month
+    assert sorted(await _rows(engine)) == ["succeeded", "succeeded"]
