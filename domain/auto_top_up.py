@@ -39,7 +39,9 @@ class AutoTopUpSettings:
         if self.amount < 1:
             raise ValidationFailed("amount must be positive")
         if self.monthly_limit < self.amount:
-            raise ValidationFailed("monthly_limit must cover at least one top-up")
+            raise ValidationFailed(
+                "monthly_limit must cover at least one top-up", code="monthly_limit_below_amount"
+            )
 
     def wants(self, available: int) -> bool:
         return self.enabled and available < self.threshold_credits

@@ -26,6 +26,8 @@ from adapters.stripe.client import StripeGateway
 from application import queries
 from application.accounts import users
 from application.alerts import settings as alert_settings
+from application.auto_top_up import settings as auto_top_up_settings
+from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
@@ -113,6 +115,10 @@ def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
 
 def _service_key_hashes(settings: Settings) -> tuple[str, ...]:
     return tuple(hash_api_key(key) for key in settings.service_api_keys)
+
+
+def _top_up_terms(checkout: CheckoutSettings) -> TopUpTerms:
+    return TopUpTerms(checkout.pricing, checkout.expires_in)
 
 
 def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
@@ -252,6 +258,22 @@ class UseCases(containers.DeclarativeContainer):
         secrets=settings.provided.outbound.secrets,
         clock=clock,
         jitter=providers.Object(random.random),
+    )
+    run_auto_top_ups = _bound(
+        run_auto_top_ups,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        terms=providers.Singleton(_top_up_terms, checkout_settings),
+    )
+    set_auto_top_up = _bound(
+        auto_top_up_settings.set_auto_top_up,
+        uow_factory=uow_factory,
+        clock=clock,
+        pricing=settings.provided.pricing,
+    )
+    get_auto_top_up = _bound(
+        auto_top_up_settings.get_auto_top_up, uow_factory=uow_factory, clock=clock
     )
     list_outbound_events = _bound(list_outbound_events, uow_factory=uow_factory)
     redeliver_outbound_event = _bound(

@@ -5,7 +5,8 @@ A claimed row is leased (its next attempt moved ``LEASE`` ahead) and committed b
 the gateway is called with the attempt's deterministic key; a worker that dies
 mid-charge leaves the row to be claimed again after the lease, and the gateway answers
 the same key with the same charge. The payment is an ordinary purchase (opened by
-``orders.open_payment`` under the key ``auto_top_up:<id>``, fulfilled by
+``orders.open_payment`` under the attempt's key, ``auto_top_up:<id>`` then
+``auto_top_up:<id>:<n>`` for retries; fulfilled by
 ``fulfil_payment.fulfil``), so it is granted once and refundable.
 """
 
@@ -16,12 +17,14 @@ from datetime import timedelta
 
 from application.auto_top_up.ports import OffSessionCharge, OffSessionGateway, OffSessionRequest
 from application.auto_top_up.settle import settle
+from application.batch import BatchControl, JobReport, NoControl
 from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.orders import Order, fingerprint, open_payment
 from domain.auto_top_up import AutoTopUp
 from domain.credits import PricingPolicy
 from domain.payment import Payment, PaymentKind
 
+JOB = "auto-top-up"
 LEASE = timedelta(minutes=5)
 
 
@@ -37,18 +40,43 @@ async def run_auto_top_ups(
     gateway: OffSessionGateway,
     clock: Clock,
     terms: TopUpTerms,
-    limit: int = 50,
-) -> int:
-    """Charge up to ``limit`` due top-ups; how many were tried."""
-    now = clock.now()
-    async with uow_factory() as uow:
-        due = await uow.auto_top_ups.claim_due(now, now + LEASE, limit)
-        await uow.commit()
-    for top_up in due:
-        payment = await _payment(top_up, uow_factory, clock, terms)
-        charge = await _charge(top_up, payment, uow_factory, gateway)
-        await settle(top_up, payment.id, charge, uow_factory=uow_factory, clock=clock)
-    return len(due)
+    batch_size: int = 50,
+    control: BatchControl | None = None,
+) -> JobReport:
+    """Charge the due top-ups, ``batch_size`` claimed at a time, until none is due.
+
+    A charge that raised (the gateway unreachable) leaves its row leased: it is tried
+    again, under the same key, when the lease runs out.
+    """
+    report, control = JobReport(JOB), control or NoControl()
+    control.begin(None)
+    while not control.stop_requested:
+        now = clock.now()
+        async with uow_factory() as uow:
+            due = await uow.auto_top_ups.claim_due(now, now + LEASE, batch_size)
+            await uow.commit()
+        if not due:
+            break
+        for top_up in due:
+            try:
+                report.counts[await _one(top_up, uow_factory, gateway, clock, terms)] += 1
+            except Exception as exc:
+                report.fail(top_up.id, exc)
+        control.advance(len(due))
+    return report
+
+
+async def _one(
+    top_up: AutoTopUp,
+    uow_factory: UnitOfWorkFactory,
+    gateway: OffSessionGateway,
+    clock: Clock,
+    terms: TopUpTerms,
+) -> str:
+    payment = await _payment(top_up, uow_factory, clock, terms)
+    charge = await _charge(top_up, payment, uow_factory, gateway)
+    await settle(top_up, payment.id, charge, uow_factory=uow_factory, clock=clock)
+    return "no_payment_method" if charge is None else charge.outcome.value
 
 
 async def _payment(
@@ -57,7 +85,7 @@ async def _payment(
     amount = None if top_up.package_id else top_up.amount
     order = Order(
         top_up.user_id, amount, top_up.currency, "Auto top-up", top_up.package_id,
-        f"auto_top_up:{top_up.id}",
+        top_up.idempotency_key,
     )  # fmt: skip
     kind = PaymentKind.PAYMENT_INTENT
     return await open_payment(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from application.ports import Clock, UnitOfWorkFactory
 from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, month_start
+from domain.credits import PricingPolicy
 from domain.errors import NotFound
 
 
@@ -21,8 +22,16 @@ class AutoTopUpView:
 
 
 async def set_auto_top_up(
-    user_id: str, settings: AutoTopUpSettings, *, uow_factory: UnitOfWorkFactory, clock: Clock
+    user_id: str,
+    settings: AutoTopUpSettings,
+    *,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    pricing: PricingPolicy,
 ) -> AutoTopUpView:
+    """Refused as a purchase would be: an unknown package, an amount out of range."""
+    amount = None if settings.package_id else settings.amount
+    pricing.price_order(amount, settings.currency, settings.package_id)
     now = clock.now()
     async with uow_factory() as uow:
         if await uow.users.get(user_id) is None:

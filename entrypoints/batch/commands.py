@@ -191,6 +191,24 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
 
         launch("deliver-events", common, job, float(settings.outbound.interval_seconds))
 
+    @app.command(name="auto-top-up")
+    def auto_top_up_command(
+        *, batch_size: Annotated[int, Positive] = 50, common: Common = Common()
+    ) -> None:
+        """Charge the requested auto top-ups off-session with each user's saved card;
+        declines are retried on their schedule, a crashed charge after its lease.
+
+        Parameters
+        ----------
+        batch_size
+            Top-ups leased per claim (one short transaction).
+        """
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            return c.use_cases.run_auto_top_ups()(batch_size=batch_size, control=control)
+
+        launch("auto-top-up", common, job)
+
     return app
 
 

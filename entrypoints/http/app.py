@@ -28,6 +28,7 @@ from entrypoints.http.sandbox import SandboxController
 from entrypoints.http.sandbox_subscriptions import SandboxSubscriptionsController
 from entrypoints.http.spending import SpendingController
 from entrypoints.http.subscriptions import SubscriptionsController
+from entrypoints.http.top_up_worker import TOP_UP_INTERVAL_SECONDS, background_top_ups
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
 
@@ -61,9 +62,14 @@ def create_app(container: Container) -> Litestar:
                 container.use_cases.deliver_events(), outbound.interval_seconds
             )
             delivery.start()
+        top_ups = BackgroundDelivery(
+            background_top_ups(container.use_cases.run_auto_top_ups()), TOP_UP_INTERVAL_SECONDS
+        )
+        top_ups.start()
         try:
             yield
         finally:
+            await top_ups.stop()
             if delivery is not None:
                 await delivery.stop()
             if outbound.enabled:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.accounts.users import CreatedUser, IssuedKey, Principal
+from application.auto_top_up.settings import AutoTopUpView
 from application.ports import Clock, Page
 from domain.alerts import AlertSettings
 from domain.ledger import Account, LedgerEntry
@@ -17,6 +18,7 @@ from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
 from entrypoints.http import alert_schemas as a
+from entrypoints.http import auto_top_up_schemas as t
 from entrypoints.http.auth import requires_admin
 from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
@@ -72,6 +74,26 @@ class UsersController(Controller):
         data = await strict_body(request, a.AlertSettingsIn)
         user_id = principal.require_user().id
         return a.AlertSettingsOut.of(await update_alert_settings(user_id, data.changes()))
+
+    @put("/me/auto-top-up", status_code=200, responses=errors(422))
+    async def put_auto_top_up(
+        self,
+        data: JSONBody[t.AutoTopUpIn],
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        set_auto_top_up: NamedDependency[UseCase[AutoTopUpView]],
+    ) -> t.AutoTopUpOut:
+        data = await strict_body(request, t.AutoTopUpIn)
+        view = await set_auto_top_up(principal.require_user().id, data.settings())
+        return t.AutoTopUpOut.of(view)
+
+    @get("/me/auto-top-up")
+    async def get_auto_top_up(
+        self,
+        principal: NamedDependency[Principal],
+        get_auto_top_up: NamedDependency[UseCase[AutoTopUpView]],
+    ) -> t.AutoTopUpOut:
+        return t.AutoTopUpOut.of(await get_auto_top_up(principal.require_user().id))
 
     @get("/me/api-keys", response_headers=s.NEXT_PAGE_HEADERS)
     async def list_keys(

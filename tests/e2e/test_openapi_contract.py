@@ -50,6 +50,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         "invalid_email",  # an address's syntax, beyond its declared length
         "unknown_user",  # a coupon assigned to a user id nobody has
         "duplicate_idempotency_key",  # one key twice for one user in a debit batch
+        "monthly_limit_below_amount",  # an auto top-up limit under its own amount
     }
 )
 """400s that a schema-valid request still gets: rules that depend on configuration,

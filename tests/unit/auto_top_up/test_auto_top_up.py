@@ -41,6 +41,7 @@ async def customer_with(app: App, card: str | None) -> str:
         AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_limit=2000),
         uow_factory=app.store.uow_factory,
         clock=app.clock,
+        pricing=app.settings.pricing,
     )
     return user
 
@@ -51,9 +52,11 @@ async def spend(app: App, user: str, credits: int, key: str) -> None:
 
 async def work(app: App) -> int:
     terms = TopUpTerms(app.settings.pricing, app.settings.expires_in)
-    return await run_auto_top_ups(
+    report = await run_auto_top_ups(
         uow_factory=app.store.uow_factory, gateway=app.gateway, clock=app.clock, terms=terms
     )
+    assert report.ok, report.failures
+    return sum(report.counts.values())
 
 
 def available(app: App, user: str) -> int:

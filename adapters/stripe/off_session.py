@@ -1,0 +1,57 @@
+"""Off-session charges of a customer's default payment method on Stripe.
+
+One call creates and confirms the PaymentIntent (``off_session``, ``confirm``) under
+the attempt's idempotency key. A card that needs its holder fails with the code
+``authentication_required``; the PaymentIntent then waits for the user to confirm it
+on-session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from adapters.stripe import params
+from adapters.stripe.errors import translated_errors
+from application.auto_top_up.ports import ChargeOutcome, OffSessionCharge, OffSessionRequest
+
+
+class StripeOffSession:
+    _client: stripe.StripeClient
+    _secret_key: str
+
+    async def charge_off_session(self, request: OffSessionRequest) -> OffSessionCharge:
+        with translated_errors(self._secret_key):
+            customer = await self._client.v1.customers.retrieve_async(request.customer_id)
+        method = (customer.to_dict().get("invoice_settings") or {}).get("default_payment_method")
+        if not method:
+            return OffSessionCharge(ChargeOutcome.NO_PAYMENT_METHOD, error="no_payment_method")
+        body: Any = {
+            **params.intent_params(request.as_intent()),
+            "customer": request.customer_id,
+            "payment_method": method if isinstance(method, str) else method["id"],
+            "off_session": True,
+            "confirm": True,
+        }
+        try:
+            intent = await self._client.v1.payment_intents.create_async(
+                body, {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.CardError as exc:
+            return _card_error(exc)
+        return OffSessionCharge(ChargeOutcome.SUCCEEDED, intent.id)
+
+
+def _card_error(exc: stripe.CardError) -> OffSessionCharge:
+    error = exc.error
+    intent = getattr(error, "payment_intent", None) if error is not None else None
+    intent_id = getattr(intent, "id", None)
+    code = (
+        (getattr(error, "decline_code", None) or exc.code or "card_declined")
+        if error
+        else "card_declined"
+    )
+    if exc.code == "authentication_required":
+        return OffSessionCharge(ChargeOutcome.AUTHENTICATION_REQUIRED, intent_id, exc.code)
+    return OffSessionCharge(ChargeOutcome.DECLINED, intent_id, code)

@@ -1,0 +1,78 @@
+"""Bodies of ``/api/users/me/auto-top-up``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from application.auto_top_up.settings import AutoTopUpView
+from domain.auto_top_up import AutoTopUp, AutoTopUpSettings
+from entrypoints.http.params import RequestBody
+
+Amount = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
+
+
+class AutoTopUpIn(RequestBody):
+    """``amount`` and ``monthly_limit`` in minor units of ``currency`` (cents)."""
+
+    enabled: bool
+    threshold_credits: Amount
+    amount: Amount
+    monthly_limit: Amount
+    currency: Annotated[str, msgspec.Meta(pattern="^[a-z]{3}$")] = "usd"
+    package_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+    def settings(self) -> AutoTopUpSettings:
+        return AutoTopUpSettings(
+            self.enabled,
+            self.threshold_credits,
+            self.amount,
+            self.currency,
+            self.package_id,
+            self.monthly_limit,
+        )
+
+
+class TopUpOut(msgspec.Struct):
+    id: str
+    status: str
+    amount: int
+    currency: str
+    attempts: int
+    payment_id: str | None
+    last_error: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, t: AutoTopUp) -> TopUpOut:
+        return cls(
+            t.id, t.status.value, t.amount, t.currency, t.attempts, t.payment_id,
+            t.last_error, t.created_at,
+        )  # fmt: skip
+
+
+class AutoTopUpOut(msgspec.Struct):
+    """``enabled`` false and the rest null when never set."""
+
+    enabled: bool
+    threshold_credits: int | None
+    amount: int | None
+    currency: str | None
+    package_id: str | None
+    monthly_limit: int | None
+    this_month: list[TopUpOut]
+    charged_this_month: int
+
+    @classmethod
+    def of(cls, view: AutoTopUpView) -> AutoTopUpOut:
+        s = view.settings
+        top_ups = [TopUpOut.of(t) for t in view.this_month]
+        charged = sum(t.amount for t in view.this_month if t.status.value == "succeeded")
+        if s is None:
+            return cls(False, None, None, None, None, None, top_ups, charged)
+        return cls(
+            s.enabled, s.threshold_credits, s.amount, s.currency, s.package_id,
+            s.monthly_limit, top_ups, charged,
+        )  # fmt: skip

@@ -1,0 +1,63 @@
+"""Auto top-up over HTTP on the sandbox: settings, a debit crossing the threshold, the
+worker's off-session charge, and this month's top-ups (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.clock import SystemClock
+from adapters.sqlalchemy.engine import make_engine
+from adapters.sqlalchemy.uow import uow_factory
+from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from tests.e2e.conftest import Api, AppUnderTest, client_of, make_app
+
+SERVICE_KEY = "e2e-service-key-0123456789"
+SERVICE = {"Authorization": f"Bearer {SERVICE_KEY}"}
+SETTINGS = {"enabled": True, "threshold_credits": 500, "amount": 1000, "monthly_limit": 3000}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def top_up_api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "empty_pg_url")
+    under_test: AppUnderTest = make_app(url, SERVICE_API_KEYS=SERVICE_KEY)
+    async with client_of(under_test) as api:
+        yield api
+
+
+async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(top_up_api: Api) -> None:
+    api = top_up_api
+    user, ref = await api.new_checkout(1000)
+    await api.pay(ref.session_id or "")
+    credits = await api.credits(user)
+    unset = await api.http.get("/api/users/me/auto-top-up", headers=user.headers)
+    assert unset.json()["enabled"] is False
+    bad = await api.http.put(
+        "/api/users/me/auto-top-up", json={**SETTINGS, "monthly_limit": 10}, headers=user.headers
+    )
+    assert bad.status_code in (400, 422)
+    put = await api.http.put("/api/users/me/auto-top-up", json=SETTINGS, headers=user.headers)
+    assert put.status_code == 200, put.text
+    engine = make_engine(api.under_test.database_url)  # on this test's event loop
+    factory, clock = uow_factory(engine), SystemClock()
+    async with factory() as uow:
+        await uow.customers.add(user.id, f"cus_{user.id}", clock.now())
+        await uow.commit()
+    api.sandbox.save_card(f"cus_{user.id}", "4242 4242 4242 4242")
+
+    body = {"user_id": user.id, "credits": credits - 100, "idempotency_key": "big"}
+    debited = await api.http.post("/api/credits/debit", json=body, headers=SERVICE)
+    assert debited.status_code == 200, debited.text
+    checkout = api.under_test.container.use_cases.checkout_settings()
+    terms = TopUpTerms(checkout.pricing, checkout.expires_in)
+    report = await run_auto_top_ups(
+        uow_factory=factory, gateway=api.sandbox, clock=clock, terms=terms
+    )
+    await engine.dispose()
+
+    assert dict(report.counts) == {"succeeded": 1}
+    assert await api.credits(user) == 100 + credits
+    shown = (await api.http.get("/api/users/me/auto-top-up", headers=user.headers)).json()
+    assert [t["status"] for t in shown["this_month"]] == ["succeeded"]
+    assert shown["charged_this_month"] == 1000
