@@ -26,6 +26,7 @@ from adapters.stripe.client import StripeGateway
 from application import queries
 from application.accounts import users
 from application.alerts import settings as alert_settings
+from application.auto_top_up import cards
 from application.auto_top_up import settings as auto_top_up_settings
 from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
 from application.bootstrap import follow_ups
@@ -272,6 +273,15 @@ class UseCases(containers.DeclarativeContainer):
         clock=clock,
         pricing=settings.provided.pricing,
     )
+    start_card_setup = _bound(
+        cards.start_card_setup,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        return_url=settings.provided.frontend_url,
+    )
+    saved_card = _bound(cards.saved_card, uow_factory=uow_factory, gateway=gateway)
+    remove_saved_card = _bound(cards.remove_saved_card, uow_factory=uow_factory, gateway=gateway)
     get_auto_top_up = _bound(
         auto_top_up_settings.get_auto_top_up, uow_factory=uow_factory, clock=clock
     )

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from adapters.sandbox import customer, merchant
+from adapters.sandbox.card_setup import SetupRecord, as_saved, new_setup
 from adapters.sandbox.cards import SandboxCard, find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.records import CheckoutDetails, Outcome
@@ -27,17 +28,19 @@ from adapters.sandbox.state import SandboxState
 from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
 from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
+from application.auto_top_up.cards import SavedCard, SetupRequest, SetupSession
 from application.auto_top_up.ports import ChargeOutcome, OffSessionCharge, OffSessionRequest
 from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
+    CheckoutStatus,
     PaymentIntentRequest,
     PaymentIntentState,
 )
 from application.refunds.gateway import GatewayRefund, RefundRequest
 from application.webhooks.events import GatewayEvent
-from domain.errors import NotFound
+from domain.errors import GatewayRejected, NotFound
 
 
 class SandboxGateway(SandboxSubscriptionGateway):
@@ -56,6 +59,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
         self._now = now
         self._lock = asyncio.Lock()
         self._saved_cards: dict[str, SandboxCard] = {}  # by customer id
+        self._setups: dict[str, SetupRecord] = {}  # setup-mode sessions, by id
 
     # ---- PaymentGateway -------------------------------------------------------------------
 
@@ -126,8 +130,25 @@ class SandboxGateway(SandboxSubscriptionGateway):
     def saved_card(self, customer_id: str) -> SandboxCard | None:
         return self._saved_cards.get(customer_id)
 
-    def detach_card(self, customer_id: str) -> None:
+    async def create_setup_session(self, request: SetupRequest) -> SetupSession:
+        setup = new_setup(request)
+        self._setups[setup.id] = setup
+        return SetupSession(setup.id, f"{self._public_url}/sandbox/checkout/{setup.id}")
+
+    async def default_card(self, customer_id: str) -> SavedCard | None:
+        card = self._saved_cards.get(customer_id)
+        return None if card is None else as_saved(card)
+
+    async def remove_default_card(self, customer_id: str) -> None:
         self._saved_cards.pop(customer_id, None)
+
+    def _complete_setup(self, session_id: str, card_number: str) -> Outcome:
+        setup = self._setups[session_id]
+        if setup.status is not CheckoutStatus.OPEN:
+            raise GatewayRejected(f"session {session_id} is complete", code="session_complete")
+        self.save_card(setup.request.customer_id, card_number)
+        setup.status = CheckoutStatus.COMPLETE
+        return Outcome("succeeded", (), "Card saved")
 
     async def charge_off_session(self, request: OffSessionRequest) -> OffSessionCharge:
         card = self._saved_cards.get(request.customer_id)
@@ -146,6 +167,8 @@ class SandboxGateway(SandboxSubscriptionGateway):
     ) -> Outcome:
         if self.is_subscription_checkout(session_id):
             return await self.pay_subscription_checkout(session_id, card_number, deliver)
+        if session_id in self._setups:
+            return self._complete_setup(session_id, card_number)
         card = find_card(card_number)
         return await self._run(
             partial(customer.pay_checkout, self._state, session_id, card), deliver
@@ -173,6 +196,8 @@ class SandboxGateway(SandboxSubscriptionGateway):
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
         if self.is_subscription_checkout(session_id):
             return await self.subscription_checkout_details(session_id)
+        if session_id in self._setups:
+            return self._setups[session_id].details()
         async with self._lock:
             return self._state.details(session_id)
 

@@ -15,7 +15,7 @@ import stripe
 
 from adapters.stripe import events, mapping, params
 from adapters.stripe.errors import translated_errors
-from adapters.stripe.off_session import StripeOffSession
+from adapters.stripe.off_session import StripeCards, StripeOffSession
 from adapters.stripe.subscriptions import StripeSubscriptions
 from application.purchases.gateway import (
     CheckoutCreated,
@@ -33,7 +33,7 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 
 
-class StripeGateway(StripeSubscriptions, StripeOffSession):
+class StripeGateway(StripeSubscriptions, StripeOffSession, StripeCards):
     """Every create call carries the caller's idempotency key, so retries replay.
 
     The SDK retries connection failures, 409s and 5xx itself (with the same key).

@@ -14,6 +14,7 @@ import stripe
 
 from adapters.stripe import params
 from adapters.stripe.errors import translated_errors
+from application.auto_top_up.cards import SavedCard, SetupRequest, SetupSession
 from application.auto_top_up.ports import ChargeOutcome, OffSessionCharge, OffSessionRequest
 
 
@@ -55,3 +56,51 @@ def _card_error(exc: stripe.CardError) -> OffSessionCharge:
     if exc.code == "authentication_required":
         return OffSessionCharge(ChargeOutcome.AUTHENTICATION_REQUIRED, intent_id, exc.code)
     return OffSessionCharge(ChargeOutcome.DECLINED, intent_id, code)
+
+
+class StripeCards:
+    """Setup-mode Checkout and the customer's default card.
+
+    Stripe's completion of a setup session arrives as a webhook
+    (``checkout.session.completed`` in setup mode); making its payment method the
+    customer's default is the webhook path's part.
+    """
+
+    _client: stripe.StripeClient
+    _secret_key: str
+
+    async def create_setup_session(self, request: SetupRequest) -> SetupSession:
+        body: Any = {
+            "mode": "setup",
+            "currency": "usd",
+            "customer": request.customer_id,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "metadata": {"user_id": request.user_id, "purpose": "auto_top_up"},
+        }
+        with translated_errors(self._secret_key):
+            session = await self._client.v1.checkout.sessions.create_async(
+                body, {"idempotency_key": request.idempotency_key}
+            )
+        return SetupSession(session.id, session.url or "")
+
+    async def default_card(self, customer_id: str) -> SavedCard | None:
+        method = await self._default_method(customer_id)
+        if method is None:
+            return None
+        card = method.get("card") or {}
+        return SavedCard(brand=str(card.get("brand", "")), last4=str(card.get("last4", "")))
+
+    async def remove_default_card(self, customer_id: str) -> None:
+        method = await self._default_method(customer_id)
+        if method is not None:
+            with translated_errors(self._secret_key):
+                await self._client.v1.payment_methods.detach_async(method["id"])
+
+    async def _default_method(self, customer_id: str) -> dict[str, Any] | None:
+        with translated_errors(self._secret_key):
+            customer = await self._client.v1.customers.retrieve_async(
+                customer_id, {"expand": ["invoice_settings.default_payment_method"]}
+            )
+        method = (customer.to_dict().get("invoice_settings") or {}).get("default_payment_method")
+        return method if isinstance(method, dict) else None

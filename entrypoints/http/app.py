@@ -22,6 +22,7 @@ from entrypoints.http.openapi import document, errors, openapi_config
 from entrypoints.http.outbound import OutboundEventsController
 from entrypoints.http.outbound_worker import BackgroundDelivery
 from entrypoints.http.params import EDGE_GUARDS
+from entrypoints.http.payment_methods import PaymentMethodsController
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -93,6 +94,7 @@ def create_app(container: Container) -> Litestar:
         OutboundEventsController,
         SpendingController,
         SubscriptionsController,
+        PaymentMethodsController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":

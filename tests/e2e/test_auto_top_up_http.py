@@ -61,3 +61,30 @@ async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(top_up_ap
     shown = (await api.http.get("/api/users/me/auto-top-up", headers=user.headers)).json()
     assert [t["status"] for t in shown["this_month"]] == ["succeeded"]
     assert shown["charged_this_month"] == 1000
+
+
+async def test_a_card_is_saved_through_the_setup_checkout_shown_and_removed(
+    top_up_api: Api,
+) -> None:
+    api = top_up_api
+    user = await api.create_user()
+    none = await api.http.get("/api/stripe/payment-methods", headers=user.headers)
+    assert (none.status_code, none.json()) == (200, {"card": None})
+
+    setup = await api.http.post("/api/stripe/payment-methods/setup", headers=user.headers)
+    assert setup.status_code == 200, setup.text
+    session_id = setup.json()["session_id"]
+    assert setup.json()["url"].endswith(f"/sandbox/checkout/{session_id}")
+    page = await api.http.get(f"/sandbox/checkout/{session_id}")
+    assert page.status_code == 200
+    paid = await api.http.post(
+        f"/sandbox/checkout/{session_id}/pay", json={"card_number": "4000 0000 0000 0341"}
+    )
+    assert paid.status_code == 200, paid.text
+
+    shown = await api.http.get("/api/stripe/payment-methods", headers=user.headers)
+    assert shown.json() == {"card": {"brand": "visa", "last4": "0341"}}
+    removed = await api.http.delete("/api/stripe/payment-methods", headers=user.headers)
+    assert removed.status_code == 204
+    gone = await api.http.get("/api/stripe/payment-methods", headers=user.headers)
+    assert gone.json() == {"card": None}
