@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
+from application.admin.ports import AdjustmentLog, AdminQueries
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
@@ -174,6 +175,8 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    adjustments: AdjustmentLog
+    admin: AdminQueries
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

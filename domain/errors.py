@@ -202,3 +202,18 @@ class CouponBlockedByDebt(DomainError):
     """Promotional credits do not pay off debt from refunded, already spent credits."""
 
     code = "coupon_blocked_by_debt"
+
+
+# ---- operators ------------------------------------------------------------------------
+
+
+class AdminGrantTooLarge(DomainError):
+    """One adjustment grants more than ADMIN_MAX_GRANT credits."""
+
+    code = "admin_grant_too_large"
+
+
+class AdminDailyGrantLimit(DomainError):
+    """An admin key's grants of the last 24 hours would pass ADMIN_DAILY_GRANT_LIMIT."""
+
+    code = "admin_daily_grant_limit"

@@ -30,6 +30,8 @@ class EntryKind(enum.StrEnum):
     REFUND_RESTORE = "refund_restore"
     USAGE_DEBIT = "usage_debit"
     EXPIRY = "expiry"
+    # An operator's correction, either sign (``domain.admin``).
+    ADMIN_ADJUSTMENT = "admin_adjustment"
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
@@ -65,6 +67,8 @@ class Posting:
     # A grant that undoes a debit gives its credits back to these lots (the debit's
     # allocations) rather than opening a lot of its own (``domain.lots.refill``).
     refills: tuple[Allocation, ...] = ()
+    # An operator's debit that may record debt (``domain.admin``); no other kind may ask.
+    allow_debt: bool = False
 
     def __post_init__(self) -> None:
         if self.credits == 0:
@@ -81,10 +85,12 @@ class Posting:
             raise ValidationFailed("only a grant without its own expiry may refill lots")
         if self.kind is EntryKind.EXPIRY and (self.lot_entry_id is None or self.credits > 0):
             raise ValidationFailed("an expiry removes credits from one named lot")
+        if self.allow_debt and self.kind is not EntryKind.ADMIN_ADJUSTMENT:
+            raise ValidationFailed("only an operator's adjustment may ask to record debt")
 
     @property
     def may_go_negative(self) -> bool:
-        return self.credits > 0 or self.kind in MAY_GO_NEGATIVE
+        return self.credits > 0 or self.kind in MAY_GO_NEGATIVE or self.allow_debt
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
+from application.admin.ports import AdminAdjustment
 from application.outbox import OutboxMessage
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
 from domain.payment import Payment
@@ -60,6 +61,8 @@ class MemoryState:
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
+    adjustments: dict[str, AdminAdjustment] = field(default_factory=dict)  # by ledger key
+    admin_keys: dict[str, datetime] = field(default_factory=dict)  # last use, by key id
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -76,6 +79,8 @@ class MemoryState:
             sweep_leases=dict(self.sweep_leases),
             rewards=self.rewards.copy(),
             outbox=dict(self.outbox),
+            adjustments=dict(self.adjustments),
+            admin_keys=dict(self.admin_keys),
             last_entry_id=self.last_entry_id,
         )
 

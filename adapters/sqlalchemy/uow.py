@@ -17,6 +17,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.adjustments import SqlAdjustmentLog
+from adapters.sqlalchemy.admin import SqlAdminQueries
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
@@ -58,6 +60,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.coupons = SqlCouponRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.adjustments = SqlAdjustmentLog(conn)
+        self.admin = SqlAdminQueries(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:

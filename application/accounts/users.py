@@ -36,10 +36,15 @@ class CreatedUser:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user, or an operator key from ADMIN_API_KEYS (user None)."""
+    """Who is calling: a user, or an operator key from ADMIN_API_KEYS (user None).
+
+    ``key_id`` names the key without revealing it: a user key's id, or for an
+    ADMIN_API_KEYS key a prefix of its SHA-256 (``operator_key_id``), which has no row.
+    """
 
     user: User | None
     is_admin: bool
+    key_id: str | None = None
 
     def require_user(self) -> User:
         if self.user is None:
@@ -48,6 +53,11 @@ class Principal:
                 code="user_key_required",
             )
         return self.user
+
+
+def operator_key_id(key_hash: str) -> str:
+    """64 bits of the key's hash: stable across restarts, useless for guessing the key."""
+    return f"operator_{key_hash[:16]}"
 
 
 def _issue(user_id: str, name: str | None, clock: Clock) -> IssuedKey:
@@ -114,13 +124,13 @@ async def authenticate(
         raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
     digest = hash_api_key(api_key)
     if any(hmac.compare_digest(digest, admin) for admin in admin_key_hashes):
-        return Principal(user=None, is_admin=True)
+        return Principal(user=None, is_admin=True, key_id=operator_key_id(digest))
     async with uow_factory() as uow:
         key = await uow.users.find_api_key(digest)
         user = await uow.users.get(key.user_id) if key is not None else None
-    if user is None:
+    if key is None or user is None:
         raise Unauthenticated("invalid or revoked API key")
-    return Principal(user=user, is_admin=user.is_admin)
+    return Principal(user=user, is_admin=user.is_admin, key_id=key.id)
 
 
 async def create_api_key(
