@@ -15,6 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from domain.admin import AdjustmentLimits
 from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
@@ -58,6 +59,7 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
+    admin_limits: AdjustmentLimits = field(default_factory=AdjustmentLimits)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -139,6 +141,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
         referral_terms=_referral_terms(env),
         trial_terms=_trial_terms(env),
+        admin_limits=AdjustmentLimits(
+            max_grant=_int(env, "ADMIN_MAX_GRANT", 100_000, 1, 1_000_000_000),
+            daily_grant_limit=_int(env, "ADMIN_DAILY_GRANT_LIMIT", 1_000_000, 1, 1_000_000_000),
+        ),
     )
 
 

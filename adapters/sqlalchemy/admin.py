@@ -66,15 +66,14 @@ class SqlAdminQueries(SqlTotals):
             .order_by(payments.c.created_at.desc(), payments.c.id.desc())
             .limit(limit + 1)
         )
-        conditions = {
-            "status": payments.c.status == where.status,
-            "user_id": payments.c.user_id == where.user_id,
-            "created_from": payments.c.created_at >= where.created_from,
-            "created_to": payments.c.created_at < where.created_to,
-        }
-        for name, condition in conditions.items():
-            if getattr(where, name) is not None:
-                statement = statement.where(condition)
+        if where.status is not None:
+            statement = statement.where(payments.c.status == where.status)
+        if where.user_id is not None:
+            statement = statement.where(payments.c.user_id == where.user_id)
+        if where.created_from is not None:
+            statement = statement.where(payments.c.created_at >= where.created_from)
+        if where.created_to is not None:
+            statement = statement.where(payments.c.created_at < where.created_to)
         if cursor is not None:
             created, payment_id = decode_time_and_id(cursor)
             statement = statement.where(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from adapters.sandbox.gateway import SandboxGateway
 from entrypoints.container import Container
+from entrypoints.http.admin import AdminController
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
@@ -68,6 +69,7 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        AdminController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":
