@@ -17,6 +17,7 @@ from entrypoints.container import Container
 from entrypoints.http.admin import AdminController
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
+from entrypoints.http.docs_assets import docs_asset
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import limiter_stores, rate_limit
 from entrypoints.http.openapi import document, errors, openapi_config
@@ -62,6 +63,7 @@ def create_app(container: Container) -> Litestar:
         health,
         ready,
         docs,
+        docs_asset,
         stripe_webhook,
         StripeController,
         UsersController,
