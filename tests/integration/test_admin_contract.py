@@ -8,11 +8,9 @@ the sum of the accounts that ``ledger verify`` checks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,8 +60,14 @@ async def uow(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory
 
 def payment(pid: str, user: str, amount: int, status: PaymentStatus, at: datetime) -> Payment:
     return Payment(
-        id=pid, user_id=user, kind=PaymentKind.PAYMENT_INTENT, amount=amount, currency="usd",
-        credits=amount, status=status, created_at=at,
+        id=pid,
+        user_id=user,
+        kind=PaymentKind.PAYMENT_INTENT,
+        amount=amount,
+        currency="usd",
+        credits=amount,
+        status=status,
+        created_at=at,
         completed_at=at if status is not PaymentStatus.PENDING else None,
         stripe_payment_intent_id=f"pi_{pid}",
     )
@@ -78,8 +82,11 @@ async def history(uow: UnitOfWorkFactory) -> None:
     gets 10.00 back on day 3; bob pays 20.00 on day 2 and a 500 credit coupon; carol's
     payment is still pending. Two gateway events: one granted, one rejected."""
     async with uow() as w:
-        for uid, email in (("alice", "alice@example.com"), ("bob", "bob@shop.example"),
-                           ("carol", "carol@example.com")):
+        for uid, email in (
+            ("alice", "alice@example.com"),
+            ("bob", "bob@shop.example"),
+            ("carol", "carol@example.com"),
+        ):
             await w.users.add(User(uid, email, BEFORE + timedelta(minutes=len(uid))))
             await w.ledger.open_account(uid)
         await w.payments.add(payment("p0", "alice", 5000, PaymentStatus.COMPLETED, BEFORE))
@@ -103,8 +110,9 @@ async def history(uow: UnitOfWorkFactory) -> None:
 async def test_the_summary_adds_up_to_the_history(uow: UnitOfWorkFactory) -> None:
     await history(uow)
     clock = FixedClock(DAY3 + timedelta(days=1))
-    span, t = await summarise(DAY1 - timedelta(hours=1), DAY3 + timedelta(hours=1),
-                              uow_factory=uow, clock=clock)
+    _, t = await summarise(
+        DAY1 - timedelta(hours=1), DAY3 + timedelta(hours=1), uow_factory=uow, clock=clock
+    )
 
     (usd,) = t.money
     assert (usd.gross, usd.refunded, usd.net) == (5000, 1000, 4000)
@@ -120,8 +128,11 @@ async def test_the_summary_adds_up_to_the_history(uow: UnitOfWorkFactory) -> Non
     window_moves = sum(a - r for a, r in by_kind.values())
     assert t.closing.net == t.opening.net + window_moves
     statuses = {(s.status, s.count, s.amount) for s in t.payments_by_status}
-    assert statuses == {("partially_refunded", 1, 3000), ("completed", 1, 2000),
-                        ("pending", 1, 700)}
+    assert statuses == {
+        ("partially_refunded", 1, 3000),
+        ("completed", 1, 2000),
+        ("pending", 1, 700),
+    }
     assert dict(t.webhook_outcomes) == {"granted": 1, "rejected_amount_mismatch": 1}
 
 
@@ -191,17 +202,21 @@ async def test_payments_filter_and_export_every_match(uow: UnitOfWorkFactory) ->
     assert len(first.items) == 2 and first.next_cursor
     rest = await list_payments(in_window, 2, first.next_cursor, uow_factory=uow)
     assert [p.id for p in [*first.items, *rest.items]] == ["p3", "p2", "p1"]
-    exported = [p.id async for p in export_payments(PaymentFilter(user_id="alice"), uow_factory=uow)]
+    exported = [
+        p.id async for p in export_payments(PaymentFilter(user_id="alice"), uow_factory=uow)
+    ]
     assert exported == ["p1", "p0"]
     with pytest.raises(ValidationFailed):
         await list_payments(PaymentFilter(status="bogus"), None, None, uow_factory=uow)
 
 
-async def adjust(uow: UnitOfWorkFactory, credits: int, key: str, admin: str = "operator_a",
-                 **kw: object) -> object:
+async def adjust(
+    uow: UnitOfWorkFactory, credits: int, key: str, admin: str = "operator_a", **kw: object
+) -> object:
     adjustment = Adjustment("bob", credits, "support ticket 1234", key, **kw)  # type: ignore[arg-type]
-    return await adjust_credits(adjustment, admin, limits=LIMITS, uow_factory=uow,
-                                clock=FixedClock(DAY3))
+    return await adjust_credits(
+        adjustment, admin, limits=LIMITS, uow_factory=uow, clock=FixedClock(DAY3)
+    )
 
 
 async def test_adjustments_are_capped_per_grant_and_per_key_per_day(
@@ -242,8 +257,13 @@ async def test_an_adjustment_is_once_per_key_and_never_overdraws_unless_asked(
         types = [m.type for m in await w.outbox.pending(50)]
     assert types.count("credits.adjusted") == 2
     with pytest.raises(NotFound):
-        await adjust_credits(Adjustment("nobody", 1, "support ticket", "x"), "operator_a",
-                             limits=LIMITS, uow_factory=uow, clock=FixedClock(DAY3))
+        await adjust_credits(
+            Adjustment("nobody", 1, "support ticket", "x"),
+            "operator_a",
+            limits=LIMITS,
+            uow_factory=uow,
+            clock=FixedClock(DAY3),
+        )
 
 
 async def test_concurrent_grants_of_one_key_cannot_pass_the_daily_limit_together(

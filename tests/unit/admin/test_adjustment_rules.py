@@ -44,7 +44,9 @@ def test_an_adjustment_needs_credits_a_reason_and_debt_only_for_debits(
 def test_the_entry_names_the_admin_key_and_only_it_may_record_debt() -> None:
     posting = adjustment_posting(Adjustment("u1", -5, "a good reason", "k", True), "operator_x")
     assert (posting.kind, posting.reference_id, posting.may_go_negative) == (
-        EntryKind.ADMIN_ADJUSTMENT, "operator_x", True
+        EntryKind.ADMIN_ADJUSTMENT,
+        "operator_x",
+        True,
     )
     assert posting.idempotency_key == "admin:operator_x:k"
     with pytest.raises(ValidationFailed):
