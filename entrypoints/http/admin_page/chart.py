@@ -18,7 +18,7 @@ HEIGHT = 240
 PAD_LEFT = 64
 PAD_BOTTOM = 28
 PAD_TOP = 12
-PAD_RIGHT = 12
+PAD_RIGHT = 28
 
 
 @dataclass(frozen=True, slots=True)

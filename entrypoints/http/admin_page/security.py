@@ -3,7 +3,8 @@
 A strict Content-Security-Policy: nothing but this app's own stylesheet loads (no
 script at all, the chart is inline SVG drawn on the server), forms post only here,
 no framing. A post must come from this origin (``Origin``, when the browser sends
-it) and carry the session's CSRF token.
+it; the referrer policy is same-origin because ``no-referrer`` makes Chromium send
+``Origin: null``) and carry the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
