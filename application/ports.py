@@ -15,6 +15,7 @@ from application.admin.ports import AdjustmentLog, AdminQueries
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
+from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 from application.webhooks.events import GatewayEvent
@@ -157,6 +158,24 @@ class RefundLog(Protocol):
 
     async def for_payment(self, payment_id: str) -> Sequence[RecordedRefund]:
         """Every refund recorded for the payment, in no particular order."""
+        ...
+
+    async def start_attempt(self, attempt: RefundAttempt) -> bool:
+        """Record an admin refund request; False when its number or client key is taken."""
+        ...
+
+    async def attempt_for_key(self, client_key: str) -> RefundAttempt | None: ...
+
+    async def attempts(self, payment_id: str) -> Sequence[RefundAttempt]:
+        """The payment's refund requests, by number."""
+        ...
+
+    async def save_attempt(self, attempt: RefundAttempt) -> None:
+        """Write the request's state and answer."""
+        ...
+
+    async def drop_attempt(self, attempt: RefundAttempt) -> None:
+        """Forget a request the gateway refused: it refunded nothing."""
         ...
 
 
