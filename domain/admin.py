@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.errors import AdminDailyGrantLimit, AdminGrantTooLarge, ValidationFailed
+from domain.errors import (
+    AdminDailyGrantLimit,
+    AdminGrantTooLarge,
+    DomainError,
+    ValidationFailed,
+)
 from domain.ledger import EntryKind, Posting
 
 GRANT_WINDOW = timedelta(hours=24)
@@ -44,15 +49,16 @@ class Adjustment:
 
     def __post_init__(self) -> None:
         if self.credits == 0:
-            raise ValidationFailed("an adjustment moves at least one credit", code="zero_credits")
+            raise DomainError("an adjustment moves at least one credit", code="zero_credits")
         if not MIN_REASON <= len(self.reason.strip()) <= MAX_REASON:
-            raise ValidationFailed(
-                f"reason must be {MIN_REASON}-{MAX_REASON} characters", code="reason_too_short"
+            raise DomainError(
+                f"reason must be {MIN_REASON}-{MAX_REASON} characters besides spaces",
+                code="reason_too_short",
             )
         if not 1 <= len(self.idempotency_key) <= MAX_KEY:
             raise ValidationFailed(f"idempotency_key must be 1-{MAX_KEY} characters")
         if self.allow_debt and self.credits > 0:
-            raise ValidationFailed("only a debit may ask to record debt")
+            raise DomainError("only a debit may ask to record debt", code="debt_needs_a_debit")
 
 
 def check_grant(credits: int, granted_in_window: int, limits: AdjustmentLimits) -> None:

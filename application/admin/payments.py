@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from application.admin.ports import PaymentFilter
 from application.ports import Page, UnitOfWorkFactory
 from application.queries import MAX_PAGE, page_size
-from domain.errors import ValidationFailed
+from domain.errors import DomainError, ValidationFailed
 from domain.payment import Payment, PaymentStatus
 
 EXPORT_PAGE = MAX_PAGE
@@ -18,7 +18,7 @@ def _checked(where: PaymentFilter) -> PaymentFilter:
         known = ", ".join(PaymentStatus)
         raise ValidationFailed(f"status must be one of {known}", code="invalid_status")
     if where.created_from and where.created_to and where.created_from >= where.created_to:
-        raise ValidationFailed("from must be before to", code="invalid_window")
+        raise DomainError("from must be before to", code="invalid_window")
     return where
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from application.admin.ports import Metric, Totals, Window
 from application.ports import Clock, UnitOfWorkFactory
-from domain.errors import ValidationFailed
+from domain.errors import DomainError, ValidationFailed
 
 DEFAULT_DAYS = 30
 MAX_SERIES_DAYS = 366
@@ -25,9 +25,9 @@ def window(start: datetime | None, end: datetime | None, clock: Clock) -> Window
     end = end or clock.now()
     start = start or end - timedelta(days=DEFAULT_DAYS)
     if start.tzinfo is None or end.tzinfo is None:
-        raise ValidationFailed("from and to need a time zone", code="invalid_window")
+        raise DomainError("from and to need a time zone", code="invalid_window")
     if start >= end:
-        raise ValidationFailed("from must be before to", code="invalid_window")
+        raise DomainError("from must be before to", code="invalid_window")
     return Window(start, end)
 
 
@@ -88,9 +88,7 @@ async def timeseries(
         raise ValidationFailed(f"metric must be one of {known}", code="invalid_metric") from None
     span = window(start, end, clock)
     if span.end - span.start > timedelta(days=MAX_SERIES_DAYS):
-        raise ValidationFailed(
-            f"a series covers at most {MAX_SERIES_DAYS} days", code="invalid_window"
-        )
+        raise DomainError(f"a series covers at most {MAX_SERIES_DAYS} days", code="invalid_window")
     async with uow_factory() as uow:
         values = await uow.admin.daily(chosen, span, currency.lower())
     return Series(chosen, currency.lower(), _filled(span, values))

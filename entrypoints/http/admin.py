@@ -15,16 +15,16 @@ from litestar.response import Stream
 
 from application.accounts.users import Principal
 from application.admin.adjust_credits import Adjusted
-from application.admin.ports import Totals, UserRow, Window
+from application.admin.ports import Metric, Totals, UserRow, Window
 from application.admin.summary import Series
 from application.admin.users import UserView
 from application.batch import JobReport, NoControl
 from application.ports import Page
 from application.reconciliation.reconcile import ReconcilePolicy
-from domain.errors import ValidationFailed
+from domain.errors import DomainError, ValidationFailed
 from domain.ledger import LedgerEntry
 from domain.ledger_checks import LedgerMismatch
-from domain.payment import Payment
+from domain.payment import Payment, PaymentStatus
 from entrypoints import verify_report as verify_json
 from entrypoints.batch import report as job_report
 from entrypoints.batch.commands import parse_since
@@ -94,23 +94,23 @@ class AdminController(Controller):
     ) -> TransactionsPage:
         return TransactionsPage.of(await user_ledger(user_id, limit, cursor))
 
-    @get("/payments", description=CSV_NOTE)
+    @get("/payments", description=CSV_NOTE, responses=errors(422))
     async def payments(
         self,
         request: Request[Any, Any, Any],
         admin_payments: NamedDependency[UseCase[Page[Payment]]],
         export_payments: NamedDependency[Export],
-        status: Query = None,
+        status: Annotated[PaymentStatus | None, QueryParameter(required=False)] = None,
         user_id: Query = None,
         start: From = None,
         end: To = None,
         limit: Limit = None,
         cursor: Cursor = None,
         output: Annotated[
-            str | None, QueryParameter(query="format", required=False, pattern="^(json|csv)$")
+            str | None, QueryParameter(name="format", required=False, pattern="^(json|csv)$")
         ] = None,
     ) -> Response[s.AdminPaymentsPage]:
-        where = payment_filter(status, user_id, start, end)
+        where = payment_filter(status.value if status else None, user_id, start, end)
         if wants_csv(request, output):
             return Stream(
                 csv_lines(export_payments(where)),
@@ -121,7 +121,7 @@ class AdminController(Controller):
         out = s.AdminPaymentsPage([PaymentOut.of(p) for p in page.items], page.next_cursor)
         return Response(out, media_type=MediaType.JSON)
 
-    @get("/summary")
+    @get("/summary", responses=errors(422))
     async def summary(
         self,
         admin_summary: NamedDependency[UseCase[tuple[Window, Totals]]],
@@ -131,15 +131,15 @@ class AdminController(Controller):
         span, totals = await admin_summary(moment(start, "from"), moment(end, "to"))
         return s.SummaryOut.of(span, totals)
 
-    @get("/timeseries")
+    @get("/timeseries", responses=errors(422))
     async def timeseries(
         self,
         admin_timeseries: NamedDependency[UseCase[Series]],
-        metric: Annotated[str, QueryParameter(max_length=40)],
+        metric: Annotated[str, QueryParameter(enum=list(Metric))],
         start: From = None,
         end: To = None,
-        interval: Annotated[str, QueryParameter(max_length=10)] = "day",
-        currency: Annotated[str, QueryParameter(min_length=3, max_length=3)] = "usd",
+        interval: Annotated[str, QueryParameter(enum=["day"])] = "day",
+        currency: Annotated[str, QueryParameter(pattern="^[a-zA-Z]{3}$")] = "usd",
     ) -> s.SeriesOut:
         series = await admin_timeseries(
             metric, moment(start, "from"), moment(end, "to"), interval, currency
@@ -152,17 +152,17 @@ class AdminController(Controller):
     ) -> dict[str, Any]:
         return verify_json.as_json(await verify_ledger())
 
-    @post("/reconcile", status_code=200, responses=errors(503))
+    @post("/reconcile", status_code=200, responses=errors(422, 503))
     async def reconcile(
         self,
         reconcile: NamedDependency[UseCase[JobReport]],
-        since: Annotated[str, QueryParameter(max_length=10)] = "72h",
+        since: Annotated[str, QueryParameter(pattern=r"^[0-9]{1,6}[smhd]$")] = "72h",
     ) -> dict[str, Any]:
         """A dry run of ``creditline batch reconcile``: drift is reported, never repaired."""
         try:
             window: timedelta = parse_since(since)
         except ValueError as exc:
-            raise ValidationFailed(str(exc), code="invalid_since") from None
+            raise DomainError(str(exc), code="invalid_since") from None
         started = time.monotonic()
         policy = ReconcilePolicy(since=window, repair=False)
         done = await reconcile(policy=policy, control=NoControl())

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.params import QueryParameter
 
 from application.admin.ports import PaymentFilter
-from domain.errors import ValidationFailed
+from domain.errors import DomainError
 
-_BOUND = {"max_length": 40, "description": "ISO date (UTC midnight) or date-time with zone"}
-From = Annotated[str | None, QueryParameter(query="from", required=False, **_BOUND)]
-To = Annotated[str | None, QueryParameter(query="to", required=False, **_BOUND)]
+# A date, or a date-time with its zone; a well-formed bound off the calendar is a 422.
+ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$"
+_BOUND: dict[str, Any] = {
+    "required": False,
+    "pattern": ISO_MOMENT,
+    "description": "ISO date (UTC midnight) or date-time with its zone",
+}
+From = Annotated[str | None, QueryParameter(name="from", **_BOUND)]
+To = Annotated[str | None, QueryParameter(name="to", **_BOUND)]
 
 
 def moment(raw: str | None, name: str) -> datetime | None:
@@ -25,9 +31,9 @@ def moment(raw: str | None, name: str) -> datetime | None:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"{name} is not an ISO date", code="invalid_window") from None
+        raise DomainError(f"{name} is not a date on the calendar", code="invalid_window") from None
     if when.tzinfo is None:
-        raise ValidationFailed(f"{name} needs a time zone (Z or +hh:mm)", code="invalid_window")
+        raise DomainError(f"{name} needs a time zone (Z or +hh:mm)", code="invalid_window")
     return when.astimezone(UTC)
 
 

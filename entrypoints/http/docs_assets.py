@@ -12,6 +12,7 @@ from importlib.resources import files
 
 from litestar import Response, get
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.params import FromPath
 
 from domain.errors import NotFound
 
@@ -29,7 +30,7 @@ def _read(name: str) -> bytes:
 
 
 @get(f"{PREFIX}/{{name:str}}", include_in_schema=False, sync_to_thread=False)
-def docs_asset(name: str) -> Response[bytes]:
+def docs_asset(name: FromPath[str]) -> Response[bytes]:
     media_type = _TYPES.get(name)
     if media_type is None:
         raise NotFound("no such asset")

@@ -97,7 +97,8 @@ async def test_adjust_grants_takes_back_and_replays(any_api: Api) -> None:
     ("change", "status", "code"),
     [
         ({"reason": "short"}, 400, "validation_error"),
-        ({"credits": 0}, 400, "zero_credits"),
+        ({"credits": 0}, 422, "zero_credits"),
+        ({"reason": "   padded   "}, 422, "reason_too_short"),
         ({"user_id": "usr_nobody"}, 404, "not_found"),
         ({"surprise": 1}, 400, "validation_error"),
     ],
@@ -172,7 +173,7 @@ async def test_payments_as_pages_and_as_csv(any_api: Api) -> None:
             (payment_id, "2500", "500")
         ]
     bad = await http.get("/api/admin/payments", params={"status": "nope"}, headers=ADMIN)
-    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_status")
+    assert bad.status_code == 400
 
 
 async def test_summary_and_timeseries_show_the_purchase_and_refund(any_api: Api) -> None:
@@ -199,13 +200,15 @@ async def test_summary_and_timeseries_show_the_purchase_and_refund(any_api: Api)
         )
     ).json()
     assert series["points"][-1]["value"] >= 2500 and len(series["points"]) == 3
-    for params, code in (
-        ({"metric": "gross", "interval": "week"}, "invalid_interval"),
-        ({"metric": "x"}, "invalid_metric"),
-        ({"metric": "gross", "from": "2026-01-01T00:00:00"}, "invalid_window"),
+    for params, status in (
+        ({"metric": "gross", "interval": "week"}, 400),
+        ({"metric": "x"}, 400),
+        ({"metric": "gross", "from": "2026-01-01T00:00:00"}, 400),  # no zone
+        ({"metric": "gross", "from": "2026-02-30"}, 422),
+        ({"metric": "gross", "from": "2025-01-01", "to": "2026-06-01"}, 422),
     ):
         bad = await any_api.http.get("/api/admin/timeseries", params=params, headers=ADMIN)
-        assert (bad.status_code, bad.json()["error"]["code"]) == (400, code)
+        assert bad.status_code == status, (params, bad.text)
 
 
 async def test_reconcile_is_a_dry_run_report(any_api: Api) -> None:
@@ -216,7 +219,9 @@ async def test_reconcile_is_a_dry_run_report(any_api: Api) -> None:
     assert report["job"] == "reconcile" and report["ok"] is True
     assert "repaired" not in report["counts"]
     bad = await any_api.http.post("/api/admin/reconcile", params={"since": "1y"}, headers=ADMIN)
-    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_since")
+    assert bad.status_code == 400
+    long = await any_api.http.post("/api/admin/reconcile", params={"since": "99d"}, headers=ADMIN)
+    assert (long.status_code, long.json()["error"]["code"]) == (422, "invalid_since")
 
 
 async def test_an_admin_users_key_acts_under_its_own_id(any_api: Api) -> None:

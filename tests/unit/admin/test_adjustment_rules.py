@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.admin import Adjustment, AdjustmentLimits, adjustment_posting, check_grant
-from domain.errors import AdminDailyGrantLimit, AdminGrantTooLarge, ValidationFailed
+from domain.errors import AdminDailyGrantLimit, AdminGrantTooLarge, DomainError, ValidationFailed
 from domain.ledger import EntryKind, Posting
 
 LIMITS = AdjustmentLimits(max_grant=100, daily_grant_limit=250)
@@ -30,15 +30,15 @@ def test_a_debit_is_never_capped() -> None:
         (0, "a good reason", False, "zero_credits"),
         (5, "too short", False, "reason_too_short"),
         (5, "          padded    ", False, "reason_too_short"),
-        (5, "a good reason", True, "validation_error"),
+        (5, "a good reason", True, "debt_needs_a_debit"),
     ],
 )
 def test_an_adjustment_needs_credits_a_reason_and_debt_only_for_debits(
     credits: int, reason: str, debt: bool, code: str
 ) -> None:
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(DomainError) as refused:
         Adjustment("u1", credits, reason, "k", allow_debt=debt)
-    assert refused.value.code == code
+    assert (refused.value.code, refused.value.status) == (code, 422)
 
 
 def test_the_entry_names_the_admin_key_and_only_it_may_record_debt() -> None:
