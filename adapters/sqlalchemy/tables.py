@@ -293,3 +293,34 @@ outbox = Table(
     # Delivery's scan; partial, so delivered rows cost the index nothing.
     Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
 )
+
+# ---- the sandbox gateway's own state (adapters/sandbox/sql_store.py) ------------------
+
+# What the sandbox (a fake Stripe) keeps, shared by every process on this database.
+# Only the sandbox reads or writes these tables; the Stripe gateway never does.
+sandbox_objects = Table(
+    "sandbox_objects",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # the record as JSON (adapters/sandbox/codec.py)
+)
+
+sandbox_idempotency_keys = Table(
+    "sandbox_idempotency_keys",
+    metadata,
+    Column("idempotency_key", KEY, primary_key=True),
+    Column("request", Text, nullable=False),
+    Column("object_id", KEY, nullable=False),
+)
+
+sandbox_events = Table(
+    "sandbox_events",
+    metadata,
+    Column("seq", ENTRY_ID, primary_key=True, autoincrement=True),
+    Column("event_id", KEY, nullable=False, unique=True),
+    Column("type", String(100), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes delivered, as UTF-8 JSON
+    Index(None, "created", "seq"),
+)

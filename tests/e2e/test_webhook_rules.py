@@ -400,7 +400,7 @@ async def test_an_admin_refund_and_its_redelivered_events_reverse_once(api: Api)
 
     assert response.status_code == 200, response.text
     assert response.json()["credits_reversed"] == 400
-    (refunded,) = [e for e in api.sandbox.event_payloads() if e["type"] == "charge.refunded"]
+    (refunded,) = [e for e in await api.sandbox.event_payloads() if e["type"] == "charge.refunded"]
     # Stripe retries the event it already delivered, and announces the refund again.
     assert [await api.deliver(refunded) for _ in range(3)] == ["duplicate"] * 3
     p = await api.payment_ref(user, created["payment_id"])
