@@ -9,10 +9,15 @@ first being thrown away.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.sandbox.gateway import SandboxGateway
+from application.purchases.gateway import CheckoutRequest
 from domain.errors import GatewayRejected
+from entrypoints.container import Container, build_container
+from entrypoints.settings import Settings
 from tests.e2e.conftest import SUCCEEDS, AppUnderTest, client_of, make_app
 
 
@@ -75,21 +80,33 @@ async def test_the_events_list_for_reconciliation_is_shared(db_url: str) -> None
         ]
 
 
+def sandbox_of(url: str) -> tuple[Container, SandboxGateway]:
+    """A replica's container and sandbox, used directly on this test's event loop."""
+    container = build_container(Settings(database_url=url, stripe_webhook_secrets=("whsec_r",)))
+    gateway = container.gateway()
+    assert isinstance(gateway, SandboxGateway)
+    return container, gateway
+
+
 @pytest.mark.postgres
 async def test_two_replicas_paying_one_session_at_once_take_it_once(empty_pg_url: str) -> None:
-    one, two = replicas(empty_pg_url)
-    async with client_of(one) as first, client_of(two) as second:
-        user = await first.create_user()
-        created = await first.checkout(user, 1000)
-        session_id = created["session_id"]
+    (one, first), (two, second) = sandbox_of(empty_pg_url), sandbox_of(empty_pg_url)
+    request = CheckoutRequest(
+        "pay_1", "usr_1", 1000, "usd", 1000, "1000 credits", "https://app.test/ok",
+        "https://app.test/cancel", datetime.now(UTC) + timedelta(hours=1), "checkout:pay_1",
+    )  # fmt: skip
+    created = await first.create_checkout(request)
+    assert await second.create_checkout(request) == created  # the key replays on the other
 
-        results = await asyncio.gather(
-            first.sandbox.pay_checkout(session_id, SUCCEEDS, "never"),
-            second.sandbox.pay_checkout(session_id, SUCCEEDS, "never"),
-            return_exceptions=True,
-        )
+    results = await asyncio.gather(
+        first.pay_checkout(created.session_id, SUCCEEDS, "never"),
+        second.pay_checkout(created.session_id, SUCCEEDS, "never"),
+        return_exceptions=True,
+    )
 
-        answers = sorted(r.code if isinstance(r, GatewayRejected) else r.status for r in results)
-        assert answers == ["checkout_session_complete", "succeeded"]
-        kinds = [e["type"] for e in await second.sandbox.event_payloads()]
-        assert kinds.count("payment_intent.succeeded") == 1
+    answers = sorted(r.code if isinstance(r, GatewayRejected) else r.status for r in results)
+    assert answers == ["checkout_session_complete", "succeeded"]
+    kinds = [e["type"] for e in await second.event_payloads()]
+    assert kinds.count("payment_intent.succeeded") == 1
+    for container in (one, two):
+        await container.engine().dispose()
