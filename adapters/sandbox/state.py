@@ -163,10 +163,12 @@ class SandboxState:
 
     def changes(self) -> Changes:
         """Every record that is new or differs from what was loaded, the keys and events."""
-        created, updated = [], []
-        for record in (*self.sessions.values(), *self.intents.values()):
+        created: list[StoredObject] = []
+        updated: list[StoredObject] = []
+        records: list[codec.Record] = [*self.sessions.values(), *self.intents.values()]
+        for record in records:
             stored = codec.encode(record)
-            before = self._loaded.get(record.id)
+            before = self._loaded.get(stored.id)
             if before is None:
                 created.append(stored)
             elif before.body != stored.body:
