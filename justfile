@@ -7,7 +7,7 @@ serve *args:
     uv sync --frozen --quiet
     uv run creditline serve {{args}}
 
-# Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL or Docker).
+# Run the whole test suite (PostgreSQL: TEST_DATABASE_URL, else Docker, else an embedded server).
 test *args:
     uv sync --frozen --quiet
     uv run pytest {{args}}

@@ -11,8 +11,6 @@ import cyclopts
 from dotenv import load_dotenv
 
 from adapters.sqlalchemy.migrate import upgrade_sync
-from application.accounts.users import create_user
-from application.queries import verify_ledger
 from domain.ledger_checks import LedgerMismatch
 from entrypoints import verify_report
 from entrypoints.batch.commands import batch_app
@@ -86,13 +84,7 @@ def users_create(*, email: str, admin: bool = False) -> None:
 
     async def run() -> None:
         try:
-            created = await create_user(
-                email,
-                is_admin=admin,
-                trial_terms=container.settings().trial_terms,
-                uow_factory=container.uow_factory(),
-                clock=container.clock(),
-            )
+            created = await container.use_cases.create_user()(email, is_admin=admin)
         finally:
             await container.engine().dispose()
         print(
@@ -118,7 +110,7 @@ def ledger_verify(*, as_json: Annotated[bool, cyclopts.Parameter(name="--json")]
 
     async def run() -> list[LedgerMismatch]:
         try:
-            return await verify_ledger(uow_factory=container.uow_factory())
+            return await container.use_cases.verify_ledger()()
         finally:
             await container.engine().dispose()
 

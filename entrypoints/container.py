@@ -1,14 +1,17 @@
 """The composition root: the only module that knows dependency-injector.
 
-It picks the gateway adapter from configuration (stripe or sandbox) and builds the
-database, unit of work and clock that every entrypoint (HTTP, CLI, batch) shares.
+It picks the gateway adapter from configuration (stripe or sandbox), builds the
+database, unit of work and clock that every entrypoint (HTTP, CLI, batch) shares, and
+binds each use case to them and to its settings once (``UseCases``): an entrypoint
+gets a use case ready to call with the request's own arguments only.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,44 +20,26 @@ from adapters.clock import SystemClock
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
-from adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
+from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
-from application.gateway import PaymentGateway
+from application import queries
+from application.accounts import users
+from application.bootstrap import follow_ups
+from application.credits.expire_credits import expire_credits
+from application.ids import hash_api_key
 from application.ports import Clock, UnitOfWorkFactory
-from application.webhooks.gateway import InvalidSignature, MalformedEvent
-from application.webhooks.handling import EventNotReady
+from application.purchases.create_checkout_session import CheckoutSettings, create_checkout_session
+from application.purchases.create_payment_intent import create_payment_intent
+from application.purchases.sync_payment import sync_checkout_session, sync_payment_intent
+from application.reconciliation.expire_stale_sessions import expire_stale_sessions
+from application.reconciliation.reconcile import reconcile
+from application.refunds.refund_payment import refund_payment
+from application.rewards import coupon_admin, coupons, referrals, trials
 from application.webhooks.receive_webhook import receive_webhook
+from domain.redirects import RedirectPolicy
+from domain.referral import ReferralTerms
+from entrypoints.http.webhook import InProcessDelivery
 from entrypoints.settings import Settings
-
-log = logging.getLogger(__name__)
-
-
-class InProcessDelivery:
-    """Hands the sandbox's signed events to the webhook path, as Stripe would over HTTP."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self.gateway: PaymentGateway | None = None
-
-    async def __call__(self, payload: bytes, signature: str) -> int:
-        assert self.gateway is not None, "bind the gateway before delivering"
-        try:
-            await receive_webhook(
-                payload,
-                signature,
-                gateway=self.gateway,
-                uow_factory=self._uow_factory,
-                clock=self._clock,
-            )
-        except (InvalidSignature, MalformedEvent):
-            return 400
-        except EventNotReady:
-            return 503
-        except Exception:
-            log.exception("sandbox_delivery_failed")
-            return 500
-        return 200
 
 
 def _sandbox(
@@ -81,8 +66,106 @@ def _stripe(settings: Settings) -> StripeGateway:
     )
 
 
-def _uow_factory(engine: object) -> Callable[[], SqlAlchemyUnitOfWork]:
-    return functools.partial(SqlAlchemyUnitOfWork, engine)
+def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    """One message bus of same-transaction follow-ups for every unit of work."""
+    return uow_factory(engine, follow_ups())
+
+
+def _checkout_lifetime(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.checkout_expires_minutes)
+
+
+def _checkout_settings(settings: Settings) -> CheckoutSettings:
+    redirects = RedirectPolicy(settings.frontend_url)
+    return CheckoutSettings(settings.pricing, redirects, _checkout_lifetime(settings))
+
+
+def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
+    return tuple(hash_api_key(key) for key in settings.admin_api_keys)
+
+
+def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
+    """``use_case`` with its keyword collaborators filled in, looked up on each call."""
+    return providers.Factory(functools.partial, use_case, **collaborators)
+
+
+class UseCases(containers.DeclarativeContainer):
+    """Every use case an entrypoint calls, by its own name, bound once."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Dependency()
+    uow_factory = providers.Dependency()
+    gateway = providers.Dependency()
+    checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
+    checkout_lifetime = providers.Dependency(instance_of=timedelta)
+    admin_key_hashes = providers.Dependency(instance_of=tuple)
+    referral_terms = providers.Dependency(instance_of=ReferralTerms)
+
+    credit_packages = settings.provided.pricing.packages
+
+    authenticate = _bound(
+        users.authenticate, admin_key_hashes=admin_key_hashes, uow_factory=uow_factory
+    )
+    create_user = _bound(
+        users.create_user,
+        referral_terms=referral_terms,
+        trial_terms=settings.provided.trial_terms,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+    create_api_key = _bound(users.create_api_key, uow_factory=uow_factory, clock=clock)
+    list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
+    revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
+    get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
+    get_account = _bound(queries.get_account, uow_factory=uow_factory)
+    list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
+    verify_ledger = _bound(queries.verify_ledger, uow_factory=uow_factory)
+
+    list_payments = _bound(queries.list_payments, uow_factory=uow_factory)
+    get_payment = _bound(queries.get_payment, uow_factory=uow_factory)
+    create_checkout_session = _bound(
+        create_checkout_session,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=checkout_settings,
+    )
+    create_payment_intent = _bound(
+        create_payment_intent,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        pricing=settings.provided.pricing,
+        expires_in=checkout_lifetime,
+    )
+    sync_checkout_session = _bound(
+        sync_checkout_session, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    sync_payment_intent = _bound(
+        sync_payment_intent, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    refund_payment = _bound(refund_payment, uow_factory=uow_factory, gateway=gateway, clock=clock)
+    receive_webhook = _bound(receive_webhook, gateway=gateway, uow_factory=uow_factory, clock=clock)
+
+    apply_referral = _bound(
+        referrals.apply_referral, terms=referral_terms, uow_factory=uow_factory, clock=clock
+    )
+    referral_stats = _bound(referrals.referral_stats, terms=referral_terms, uow_factory=uow_factory)
+    invite_url = providers.Factory(
+        functools.partial, referrals.invite_url, settings.provided.frontend_url
+    )
+    redeem_coupon = _bound(coupons.redeem_coupon, uow_factory=uow_factory, clock=clock)
+    coupon_history = _bound(coupons.coupon_history, uow_factory=uow_factory)
+    create_coupon = _bound(coupon_admin.create_coupon, uow_factory=uow_factory, clock=clock)
+    update_coupon = _bound(coupon_admin.update_coupon, uow_factory=uow_factory, clock=clock)
+    list_coupons = _bound(coupon_admin.list_coupons, uow_factory=uow_factory)
+    get_coupon = _bound(coupon_admin.get_coupon, uow_factory=uow_factory)
+
+    expire_stale_sessions = _bound(
+        expire_stale_sessions, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    reconcile = _bound(reconcile, uow_factory=uow_factory, gateway=gateway, clock=clock)
+    expire_credits = _bound(expire_credits, uow_factory=uow_factory, clock=clock)
 
 
 class Container(containers.DeclarativeContainer):
@@ -95,6 +178,27 @@ class Container(containers.DeclarativeContainer):
         sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine),
         stripe=providers.Singleton(_stripe, settings),
     )
+    use_cases = providers.Container(
+        UseCases,
+        settings=settings,
+        clock=clock,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        checkout_settings=providers.Singleton(_checkout_settings, settings),
+        checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
+        admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
+        referral_terms=settings.provided.referral_terms,
+    )
+
+
+def use_case_providers(container: Container) -> dict[str, Callable[[], Any]]:
+    """What ``UseCases`` offers by name: its use cases, not their inputs."""
+    offered = container.use_cases.providers.items()
+    return {
+        name: provider
+        for name, provider in offered
+        if not isinstance(provider, providers.Dependency)
+    }
 
 
 def build_container(settings: Settings) -> Container:

@@ -1,8 +1,9 @@
 """``creditline batch <job>``: the jobs that make the ledger converge to the gateway.
 
-Built over the same container as the HTTP app (``batch_app(container_factory)``), so
-a job sees exactly the database, gateway and clock the service uses. Each command
-runs once (cron, a Kubernetes CronJob) or with ``--loop --interval SECONDS``.
+Built over the same container as the HTTP app (``batch_app(container_factory)``): each
+job is the container's use case, bound to the database, gateway and clock the service
+uses. Each command runs once (cron, a Kubernetes CronJob) or with ``--loop --interval
+SECONDS``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import cyclopts
 from cyclopts import Parameter, validators
 
 from application.batch import BatchControl, JobReport
-from application.credits.expire_credits import expire_credits
-from application.reconciliation.expire_stale_sessions import SweepPolicy, expire_stale_sessions
-from application.reconciliation.reconcile import ReconcilePolicy, reconcile
+from application.reconciliation.expire_stale_sessions import SweepPolicy
+from application.reconciliation.reconcile import ReconcilePolicy
 from entrypoints.batch.report import EXIT_USAGE
 from entrypoints.batch.runner import RunOptions, run
 from entrypoints.container import Container
@@ -97,13 +97,7 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
         def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
             ttl = timedelta(hours=c.settings().payment_intent_ttl_hours)
             policy = SweepPolicy(intent_ttl=ttl, batch_size=batch_size, concurrency=concurrency)
-            return expire_stale_sessions(
-                uow_factory=c.uow_factory(),
-                gateway=c.gateway(),
-                clock=c.clock(),
-                policy=policy,
-                control=control,
-            )
+            return c.use_cases.expire_stale_sessions()(policy=policy, control=control)
 
         launch("expire-sessions", common, job)
 
@@ -130,13 +124,7 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
         policy = ReconcilePolicy(since=parse_since(since), repair=repair, batch_size=batch_size)
 
         def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
-            return reconcile(
-                uow_factory=c.uow_factory(),
-                gateway=c.gateway(),
-                clock=c.clock(),
-                policy=policy,
-                control=control,
-            )
+            return c.use_cases.reconcile()(policy=policy, control=control)
 
         launch("reconcile", common, job)
 
@@ -153,9 +141,7 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
         """
 
         def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
-            return expire_credits(
-                uow_factory=c.uow_factory(), clock=c.clock(), batch_size=batch_size, control=control
-            )
+            return c.use_cases.expire_credits()(batch_size=batch_size, control=control)
 
         launch("expire-credits", common, job)
 

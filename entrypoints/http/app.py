@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, MediaType, Response, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from adapters.sandbox.gateway import SandboxGateway
 from entrypoints.container import Container
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
-from entrypoints.http.deps import dependencies
+from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import rate_limit
 from entrypoints.http.payments import StripeController
@@ -77,6 +78,7 @@ def create_app(container: Container) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         dependencies=deps,
+        state=State(app_state(container)),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         middleware=rate_limit(settings.rate_limit_per_minute),

@@ -1,7 +1,8 @@
 """Request and response bodies of coupons (msgspec Structs).
 
 A PATCH tells "leave as is" (absent: ``UNSET``) from "clear" (``null``). Datetimes
-must carry a time zone: a naive one is refused rather than guessed.
+must carry a time zone: a naive one is refused rather than guessed. A coupon's terms
+are shown flattened into it; a redemption is shown as it is stored.
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from domain.coupon import MAX_COUPON_CREDITS, MAX_CREDIT_EXPIRY_DAYS, Coupon, Redemption
+from application.ports import Page
+from application.rewards.coupon_admin import CouponDetails
+from application.rewards.coupons import Redeemed
+from domain.coupon import (
+    MAX_COUPON_CREDITS,
+    MAX_CREDIT_EXPIRY_DAYS,
+    Coupon,
+    CouponTerms,
+    Redemption,
+)
 from domain.credits import credits_as_usd
-from entrypoints.http.request_base import Request
+from entrypoints.http.convert import convert
+from entrypoints.http.params import RequestBody
 
 CouponCode = Annotated[str, msgspec.Meta(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
 CouponCredits = Annotated[int, msgspec.Meta(ge=1, le=MAX_COUPON_CREDITS)]
@@ -24,7 +35,7 @@ When = Annotated[datetime, msgspec.Meta(tz=True)]
 UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-class CouponIn(Request):
+class CouponIn(RequestBody):
     code: CouponCode
     credits: CouponCredits
     valid_from: When | None = None
@@ -37,8 +48,19 @@ class CouponIn(Request):
     def __post_init__(self) -> None:
         _storable(self.valid_from, self.valid_until)
 
+    def terms(self) -> CouponTerms:
+        return CouponTerms(
+            credits=self.credits,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            max_redemptions=self.max_redemptions,
+            assigned_user_id=self.assigned_user_id,
+            credit_expiry_days=self.credit_expiry_days,
+            active=self.active,
+        )
 
-class CouponPatchIn(Request):
+
+class CouponPatchIn(RequestBody):
     credits: CouponCredits | UnsetType = UNSET
     valid_from: When | UnsetType | None = UNSET
     valid_until: When | UnsetType | None = UNSET
@@ -88,20 +110,14 @@ class CouponOut(msgspec.Struct):
 
     @classmethod
     def of(cls, c: Coupon) -> CouponOut:
-        t = c.terms
-        return cls(
-            c.id,
-            c.code,
-            t.credits,
-            t.valid_from,
-            t.valid_until,
-            t.max_redemptions,
-            c.redemptions,
-            t.assigned_user_id,
-            t.credit_expiry_days,
-            t.active,
-            c.created_at,
-            c.updated_at,
+        return convert(
+            c.terms,
+            cls,
+            id=c.id,
+            code=c.code,
+            redemptions=c.redemptions,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
         )
 
 
@@ -109,39 +125,37 @@ class CouponsPage(msgspec.Struct):
     coupons: list[CouponOut]
     next_cursor: str | None
 
-
-class RedemptionOut(msgspec.Struct):
-    id: str
-    coupon_id: str
-    code: str
-    user_id: str
-    credits: int
-    redeemed_at: datetime
-    credits_expire_at: datetime | None
-
     @classmethod
-    def of(cls, r: Redemption) -> RedemptionOut:
-        return cls(
-            r.id, r.coupon_id, r.code, r.user_id, r.credits, r.redeemed_at, r.credits_expire_at
-        )
+    def of(cls, page: Page[Coupon]) -> CouponsPage:
+        return cls([CouponOut.of(c) for c in page.items], page.next_cursor)
 
 
 class CouponDetailsOut(msgspec.Struct):
     coupon: CouponOut
-    redemptions: list[RedemptionOut]
+    redemptions: list[Redemption]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, found: CouponDetails) -> CouponDetailsOut:
+        page = found.redemptions
+        return cls(CouponOut.of(found.coupon), list(page.items), page.next_cursor)
 
 
 class RedeemedOut(msgspec.Struct):
-    redemption: RedemptionOut
+    redemption: Redemption
     balance: int
     balance_usd: str
 
     @classmethod
-    def of(cls, r: Redemption, balance: int) -> RedeemedOut:
-        return cls(RedemptionOut.of(r), balance, credits_as_usd(balance))
+    def of(cls, redeemed: Redeemed) -> RedeemedOut:
+        balance = redeemed.balance
+        return cls(redeemed.redemption, balance, credits_as_usd(balance))
 
 
 class RedemptionsPage(msgspec.Struct):
-    redemptions: list[RedemptionOut]
+    redemptions: list[Redemption]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Redemption]) -> RedemptionsPage:
+        return cls(list(page.items), page.next_cursor)

@@ -9,12 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.accounts.users import Principal
-from application.ports import Clock, UnitOfWorkFactory
-from application.rewards.coupon_admin import create_coupon, get_coupon, list_coupons, update_coupon
-from application.rewards.coupons import coupon_history, redeem_coupon
-from domain.coupon import CouponTerms
+from application.ports import Page
+from application.rewards.coupon_admin import CouponDetails
+from application.rewards.coupons import Redeemed
+from domain.coupon import Coupon, Redemption
 from entrypoints.http import coupon_schemas as s
-from entrypoints.http.params import Cursor, Limit, strict_body
+from entrypoints.http.auth import requires_admin
+from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 from entrypoints.http.reward_schemas import CodeIn
 
 
@@ -28,81 +29,56 @@ class CouponsController(Controller):
         data: JSONBody[CodeIn],
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
+        redeem_coupon: NamedDependency[UseCase[Redeemed]],
     ) -> s.RedeemedOut:
         data = await strict_body(request, CodeIn)
-        redeemed = await redeem_coupon(
-            principal.require_user().id, data.code, uow_factory=uow_factory, clock=clock
-        )
-        return s.RedeemedOut.of(redeemed.redemption, redeemed.balance)
+        return s.RedeemedOut.of(await redeem_coupon(principal.require_user().id, data.code))
 
     @get("/history")
     async def history(
         self,
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
+        coupon_history: NamedDependency[UseCase[Page[Redemption]]],
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> s.RedemptionsPage:
-        page = await coupon_history(
-            principal.require_user().id, limit, cursor, uow_factory=uow_factory
-        )
-        return s.RedemptionsPage([s.RedemptionOut.of(r) for r in page.items], page.next_cursor)
+        page = await coupon_history(principal.require_user().id, limit, cursor)
+        return s.RedemptionsPage.of(page)
 
 
 class AdminCouponsController(Controller):
     path = "/api/admin/coupons"
     tags = ["coupons", "admin"]
+    guards = [requires_admin]
 
     @post("/", status_code=201)
     async def create(
         self,
         data: JSONBody[s.CouponIn],
         request: Request[Any, Any, Any],
-        admin: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
+        create_coupon: NamedDependency[UseCase[Coupon]],
     ) -> s.CouponOut:
         data = await strict_body(request, s.CouponIn)
-        terms = CouponTerms(
-            credits=data.credits,
-            valid_from=data.valid_from,
-            valid_until=data.valid_until,
-            max_redemptions=data.max_redemptions,
-            assigned_user_id=data.assigned_user_id,
-            credit_expiry_days=data.credit_expiry_days,
-            active=data.active,
-        )
-        coupon = await create_coupon(data.code, terms, uow_factory=uow_factory, clock=clock)
-        return s.CouponOut.of(coupon)
+        return s.CouponOut.of(await create_coupon(data.code, data.terms()))
 
     @get("/")
     async def list_all(
         self,
-        admin: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
+        list_coupons: NamedDependency[UseCase[Page[Coupon]]],
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> s.CouponsPage:
-        page = await list_coupons(limit, cursor, uow_factory=uow_factory)
-        return s.CouponsPage([s.CouponOut.of(c) for c in page.items], page.next_cursor)
+        return s.CouponsPage.of(await list_coupons(limit, cursor))
 
     @get("/{code:str}")
     async def details(
         self,
         code: FromPath[str],
-        admin: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
+        get_coupon: NamedDependency[UseCase[CouponDetails]],
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> s.CouponDetailsOut:
-        found = await get_coupon(code, limit, cursor, uow_factory=uow_factory)
-        return s.CouponDetailsOut(
-            s.CouponOut.of(found.coupon),
-            [s.RedemptionOut.of(r) for r in found.redemptions.items],
-            found.redemptions.next_cursor,
-        )
+        return s.CouponDetailsOut.of(await get_coupon(code, limit, cursor))
 
     @patch("/{code:str}")
     async def change(
@@ -110,10 +86,7 @@ class AdminCouponsController(Controller):
         code: FromPath[str],
         data: JSONBody[s.CouponPatchIn],
         request: Request[Any, Any, Any],
-        admin: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
+        update_coupon: NamedDependency[UseCase[Coupon]],
     ) -> s.CouponOut:
         data = await strict_body(request, s.CouponPatchIn)
-        coupon = await update_coupon(code, data.changes(), uow_factory=uow_factory, clock=clock)
-        return s.CouponOut.of(coupon)
+        return s.CouponOut.of(await update_coupon(code, data.changes()))

@@ -1,8 +1,14 @@
-"""Every failure becomes ``{"error": {"code", "message"}}`` here, and only here."""
+"""Every failure becomes ``{"error": {"code", "message"}}`` here, and only here.
+
+``error_response_for`` is the one mapping from an exception to its HTTP answer: the
+app's exception handler uses it, and so does the sandbox's in-process webhook
+delivery, which must answer exactly as ``POST /api/stripe/webhook`` would.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -37,20 +43,20 @@ def error_response(status: int, code: str, message: str) -> Response[Any]:
     )
 
 
-def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+def _domain(exc: DomainError) -> Response[Any]:
     return error_response(exc.status, exc.code, exc.message)
 
 
-def _signature(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _signature(exc: Exception) -> Response[Any]:
     code = getattr(exc, "code", "invalid_webhook")
     return error_response(400, code, str(exc))
 
 
-def _not_ready(_: Request[Any, Any, Any], exc: EventNotReady) -> Response[Any]:
+def _not_ready(exc: EventNotReady) -> Response[Any]:
     return error_response(503, "event_not_ready", str(exc))
 
 
-def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _validation(exc: ValidationException) -> Response[Any]:
     if _missing_body(exc):
         return error_response(400, "malformed_json", "request body is empty; send a JSON object")
     detail = exc.detail or "invalid request"
@@ -74,7 +80,7 @@ def _missing_body(exc: ValidationException) -> bool:
     )
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http(exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "server_error" if status >= 500 else "client_error")
     # Litestar wraps every body decoding error (msgspec's "malformed", "truncated", ...).
@@ -83,19 +89,12 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return error_response(status, code, exc.detail)
 
 
-def _database(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _database(exc: Exception) -> Response[Any]:
     log.error("database_unavailable error=%s", type(exc).__name__)
     return error_response(503, "database_unavailable", "the database is unavailable; retry")
 
 
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, OSError | ConnectionError):
-        return _database(request, exc)
-    log.exception("unhandled_error path=%s", request.url.path)
-    return error_response(500, "internal_error", "internal error")
-
-
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+_MAPPING: dict[type[Exception], Callable[[Any], Response[Any]]] = {
     DomainError: _domain,
     InvalidSignature: _signature,
     MalformedEvent: _signature,
@@ -105,5 +104,23 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     OperationalError: _database,
     DBAPIError: _database,
     PoolTimeout: _database,
-    Exception: _unexpected,
+    OSError: _database,
 }
+
+
+def error_response_for(exc: Exception, path: str) -> Response[Any]:
+    """The answer to ``exc`` raised while serving ``path``: its most specific mapping,
+    else a logged 500."""
+    for kind in type(exc).__mro__:
+        mapped = _MAPPING.get(kind)
+        if mapped is not None:
+            return mapped(exc)
+    log.exception("unhandled_error path=%s", path, exc_info=exc)
+    return error_response(500, "internal_error", "internal error")
+
+
+def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return error_response_for(exc, request.url.path)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {Exception: _handle}

@@ -1,7 +1,8 @@
-"""Request parameters and bodies as every controller reads them."""
+"""What every controller reads: strict bodies, shared parameters, bound use cases."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -13,6 +14,16 @@ from domain.errors import ValidationFailed
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 Limit = Annotated[int | None, QueryParameter(name="limit", required=False)]
 Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
+
+R = TypeVar("R")
+UseCase = Callable[..., Awaitable[R]]
+"""A use case the container has bound to its collaborators and settings."""
+
+
+class RequestBody(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Every request body refuses unknown fields: a client cannot slip ``credits``,
+    ``user_id`` or ``metadata`` into a purchase (docs/failure-modes.md #6, 7)."""
+
 
 Body = TypeVar("Body", bound=msgspec.Struct)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -9,13 +10,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from application.accounts.users import Principal
-from application.ports import Clock, UnitOfWorkFactory
-from application.rewards.referrals import apply_referral, invite_url, own_code, referral_stats
-from domain.credits import credits_as_usd
-from domain.referral import normalise_referral_code
+from application.rewards.referrals import ReferralStats, own_code
+from domain.referral import Referral
 from entrypoints.http import reward_schemas as s
-from entrypoints.http.params import strict_body
-from entrypoints.settings import Settings
+from entrypoints.http.params import UseCase, strict_body
 
 
 class ReferralsController(Controller):
@@ -28,48 +26,26 @@ class ReferralsController(Controller):
         data: JSONBody[s.CodeIn],
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
-        settings: NamedDependency[Settings],
+        apply_referral: NamedDependency[UseCase[Referral]],
     ) -> s.ReferralAppliedOut:
         data = await strict_body(request, s.CodeIn)
-        referral = await apply_referral(
-            principal.require_user(),
-            data.code,
-            terms=settings.referral_terms,
-            uow_factory=uow_factory,
-            clock=clock,
-        )
-        code = normalise_referral_code(data.code) or data.code
-        return s.ReferralAppliedOut(code, referral.status.value, referral.created_at)
+        referral = await apply_referral(principal.require_user(), data.code)
+        return s.ReferralAppliedOut.of(data.code, referral)
 
     @get("/code")
     async def code(
-        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings]
+        self,
+        principal: NamedDependency[Principal],
+        invite_url: NamedDependency[Callable[[str], str]],
     ) -> s.ReferralCodeOut:
         code = own_code(principal.require_user())
-        return s.ReferralCodeOut(code, invite_url(settings.frontend_url, code))
+        return s.ReferralCodeOut(code, invite_url(code))
 
     @get("/stats")
     async def stats(
         self,
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        settings: NamedDependency[Settings],
+        referral_stats: NamedDependency[UseCase[ReferralStats]],
     ) -> s.ReferralStatsOut:
         user = principal.require_user()
-        found = await referral_stats(
-            user.id, terms=settings.referral_terms, uow_factory=uow_factory
-        )
-        return s.ReferralStatsOut(
-            code=own_code(user),
-            referred_users=found.referred_users,
-            pending=found.pending,
-            completed=found.completed,
-            ineligible=found.ineligible,
-            capped=found.capped,
-            reversed=found.reversed,
-            credits_earned=found.credits_earned,
-            credits_earned_usd=credits_as_usd(found.credits_earned),
-            bonuses_remaining=found.bonuses_remaining,
-        )
+        return s.ReferralStatsOut.of(own_code(user), await referral_stats(user.id))

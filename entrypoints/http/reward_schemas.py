@@ -1,7 +1,4 @@
-"""Request and response bodies of referrals and trials (msgspec Structs).
-
-Requests forbid unknown fields, as every request here does.
-"""
+"""Request and response bodies of referrals and trials (msgspec Structs)."""
 
 from __future__ import annotations
 
@@ -10,13 +7,17 @@ from typing import Annotated
 
 import msgspec
 
+from application.rewards.referrals import ReferralStats
+from domain.credits import credits_as_usd
+from domain.referral import Referral, normalise_referral_code
 from domain.trial import Trial, TrialState
-from entrypoints.http.request_base import Request
+from entrypoints.http.convert import convert
+from entrypoints.http.params import RequestBody
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-class CodeIn(Request):
+class CodeIn(RequestBody):
     code: Code
 
 
@@ -24,6 +25,11 @@ class ReferralAppliedOut(msgspec.Struct):
     code: str
     status: str
     applied_at: datetime
+
+    @classmethod
+    def of(cls, raw_code: str, referral: Referral) -> ReferralAppliedOut:
+        code = normalise_referral_code(raw_code) or raw_code
+        return convert(referral, cls, code=code, applied_at=referral.created_at)
 
 
 class ReferralCodeOut(msgspec.Struct):
@@ -43,6 +49,11 @@ class ReferralStatsOut(msgspec.Struct):
     credits_earned_usd: str
     bonuses_remaining: int
 
+    @classmethod
+    def of(cls, code: str, stats: ReferralStats) -> ReferralStatsOut:
+        usd = credits_as_usd(stats.credits_earned)
+        return convert(stats, cls, code=code, credits_earned_usd=usd)
+
 
 class TrialOut(msgspec.Struct):
     credits: int
@@ -53,4 +64,4 @@ class TrialOut(msgspec.Struct):
 
     @classmethod
     def of(cls, t: Trial, now: datetime) -> TrialOut:
-        return cls(t.credits, t.state(now), t.granted_at, t.expires_at, t.converted_at)
+        return convert(t, cls, status=t.state(now))

@@ -1,7 +1,9 @@
-"""Request and response bodies at the HTTP edge (msgspec Structs).
+"""Request bodies, and the responses whose JSON differs from the application's result.
 
-Requests forbid unknown fields: a client cannot slip ``credits``, ``user_id`` or
-``metadata`` into a purchase (docs/failure-modes.md #6, 7). Money is formatted only here.
+A purchase's or refund's result is returned as the application's own dataclass; a
+schema here formats money (``"10.00"``), renames or flattens fields, or keeps an
+entity's internals (client keys, fingerprints) out of the API. Money is formatted only
+here.
 """
 
 from __future__ import annotations
@@ -11,71 +13,41 @@ from typing import Annotated
 
 import msgspec
 
-from domain.credits import CreditPackage, credits_as_usd
-from domain.ledger import LedgerEntry
-from domain.money import Money
+from application.ports import Page
+from application.purchases.sync_payment import PaymentView
+from domain.credits import CreditPackage
 from domain.payment import Payment
-from entrypoints.http.request_base import Request
-from entrypoints.http.reward_schemas import TrialOut
+from entrypoints.http.convert import convert
+from entrypoints.http.params import RequestBody
 
 Amount = Annotated[int, msgspec.Meta(ge=1, le=99_999_999)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
+PackageId = Annotated[str, msgspec.Meta(max_length=100)]
 
 
-class CheckoutSessionIn(Request):
+class CheckoutSessionIn(RequestBody):
     amount: Amount | None = None
     currency: Currency | None = None
     description: Text | None = None
-    package_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    package_id: PackageId | None = None
     success_url: Url | None = None
     cancel_url: Url | None = None
 
 
-class PaymentIntentIn(Request):
+class PaymentIntentIn(RequestBody):
     amount: Amount | None = None
     currency: Currency | None = None
     description: Text | None = None
-    package_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    package_id: PackageId | None = None
 
 
-class RefundIn(Request):
+class RefundIn(RequestBody):
     payment_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     payment_intent_id: Annotated[str, msgspec.Meta(max_length=255)] | None = None
     amount: Amount | None = None
     reason: Text | None = None
-
-
-class UserIn(Request):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-    referred_by_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    is_admin: bool = False
-
-
-class ApiKeyIn(Request):
-    name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-
-
-class CheckoutSessionOut(msgspec.Struct):
-    session_id: str
-    url: str
-    payment_id: str
-    status: str
-    amount: int
-    currency: str
-    credits: int
-    expires_at: datetime
-
-
-class PaymentIntentOut(msgspec.Struct):
-    payment_intent_id: str
-    client_secret: str | None
-    payment_id: str
-    status: str
-    amount: int
-    currency: str
-    credits: int
 
 
 class PackageOut(msgspec.Struct):
@@ -90,19 +62,15 @@ class PackageOut(msgspec.Struct):
 
     @classmethod
     def of(cls, p: CreditPackage) -> PackageOut:
-        return cls(
-            p.id,
-            p.name,
-            p.credits,
-            p.price.amount,
-            p.price.currency,
-            p.price.format(),
-            p.discount_percentage,
-            p.popular,
+        price = p.price
+        return convert(
+            p, cls, amount=price.amount, currency=price.currency, amount_display=price.format()
         )
 
 
 class PaymentOut(msgspec.Struct):
+    """A payment as its owner sees it: no client key, fingerprint or checkout URL."""
+
     id: str
     user_id: str
     kind: str
@@ -123,27 +91,17 @@ class PaymentOut(msgspec.Struct):
     failure_reason: str | None
 
     @classmethod
-    def of(cls, p: Payment) -> PaymentOut:
-        return cls(
-            p.id,
-            p.user_id,
-            p.kind.value,
-            p.amount,
-            p.currency,
-            Money(p.amount, p.currency).format(),
-            p.credits,
-            p.status.value,
-            p.description,
-            p.package_id,
-            p.stripe_session_id,
-            p.stripe_payment_intent_id,
-            p.created_at,
-            p.completed_at,
-            p.expires_at,
-            p.amount_refunded,
-            p.credits_reversed,
-            p.failure_reason,
-        )
+    def of(cls, payment: Payment) -> PaymentOut:
+        return convert(payment, cls, amount_display=payment.price.format())
+
+
+class PaymentsPage(msgspec.Struct):
+    payments: list[PaymentOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Payment]) -> PaymentsPage:
+        return cls([PaymentOut.of(p) for p in page.items], page.next_cursor)
 
 
 class CheckoutSessionDetailsOut(msgspec.Struct):
@@ -159,6 +117,23 @@ class CheckoutSessionDetailsOut(msgspec.Struct):
     expires_at: datetime | None
     payment: PaymentOut
 
+    @classmethod
+    def of(cls, session_id: str, view: PaymentView) -> CheckoutSessionDetailsOut:
+        p = view.payment
+        return cls(
+            session_id=session_id,
+            payment_id=p.id,
+            status=p.status.value,
+            gateway_status=view.gateway_status,
+            payment_status="paid" if view.paid_at_gateway else "unpaid",
+            amount=p.amount,
+            currency=p.currency,
+            credits=p.credits,
+            url=p.checkout_url,
+            expires_at=p.expires_at,
+            payment=PaymentOut.of(p),
+        )
+
 
 class PaymentIntentDetailsOut(msgspec.Struct):
     payment_intent_id: str
@@ -171,92 +146,20 @@ class PaymentIntentDetailsOut(msgspec.Struct):
     credits: int
     payment: PaymentOut
 
-
-class PaymentsPage(msgspec.Struct):
-    payments: list[PaymentOut]
-    next_cursor: str | None
-
-
-class RefundOut(msgspec.Struct):
-    refund_id: str
-    payment_id: str
-    amount: int
-    currency: str
-    status: str
-    credits_reversed: int
-
-
-class BalanceOut(msgspec.Struct):
-    user_id: str
-    credits: int
-    balance_usd: str
-    available_credits: int
-    held_credits: int
-
-
-class TransactionOut(msgspec.Struct):
-    id: int
-    credits: int
-    kind: str
-    reference_type: str
-    reference_id: str
-    balance_after: int
-    created_at: datetime
-    expires_at: datetime | None
-    credits_usd: str
-
     @classmethod
-    def of(cls, e: LedgerEntry) -> TransactionOut:
+    def of(cls, intent_id: str, view: PaymentView) -> PaymentIntentDetailsOut:
+        p = view.payment
         return cls(
-            e.id,
-            e.credits,
-            e.kind.value,
-            e.reference_type,
-            e.reference_id,
-            e.balance_after,
-            e.created_at,
-            e.expires_at,
-            credits_as_usd(e.credits),
+            payment_intent_id=intent_id,
+            payment_id=p.id,
+            status=p.status.value,
+            gateway_status=view.gateway_status,
+            client_secret=view.client_secret,
+            amount=p.amount,
+            currency=p.currency,
+            credits=p.credits,
+            payment=PaymentOut.of(p),
         )
-
-
-class TransactionsPage(msgspec.Struct):
-    transactions: list[TransactionOut]
-    next_cursor: str | None
-
-
-class UserCreatedOut(msgspec.Struct):
-    user_id: str
-    email: str
-    api_key: str
-    referral_code: str | None
-    is_admin: bool
-
-
-class ProfileOut(msgspec.Struct):
-    user_id: str
-    email: str
-    is_admin: bool
-    referral_code: str | None
-    referred_by: str | None
-    created_at: datetime
-    trial: TrialOut | None = None  # null: no trial (off, or the email had one)
-
-
-class ApiKeyOut(msgspec.Struct):
-    id: str
-    prefix: str
-    name: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class ApiKeyCreatedOut(msgspec.Struct):
-    id: str
-    api_key: str
-    prefix: str
-    name: str | None
-    created_at: datetime
 
 
 class WebhookOut(msgspec.Struct):

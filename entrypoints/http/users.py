@@ -2,73 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from application import queries
-from application.accounts.users import (
-    Principal,
-    create_api_key,
-    create_user,
-    list_api_keys,
-    revoke_api_key,
-)
-from application.ports import Clock, UnitOfWorkFactory
-from application.rewards.trials import get_trial
-from entrypoints.http import schemas as s
-from entrypoints.http.params import Cursor, Limit, strict_body
-from entrypoints.http.reward_schemas import TrialOut
-from entrypoints.settings import Settings
+from application.accounts.users import CreatedUser, IssuedKey, Principal
+from application.ports import Clock, Page
+from domain.ledger import Account, LedgerEntry
+from domain.trial import Trial
+from domain.user import ApiKey
+from entrypoints.http import account_schemas as s
+from entrypoints.http.auth import requires_admin
+from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 
 
 class UsersController(Controller):
     path = "/api/users"
     tags = ["users"]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, guards=[requires_admin])
     async def create(
         self,
         data: JSONBody[s.UserIn],
         request: Request[Any, Any, Any],
-        admin: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
-        settings: NamedDependency[Settings],
+        create_user: NamedDependency[UseCase[CreatedUser]],
     ) -> s.UserCreatedOut:
         data = await strict_body(request, s.UserIn)
         created = await create_user(
-            data.email,
-            is_admin=data.is_admin,
-            referred_by_code=data.referred_by_code,
-            referral_terms=settings.referral_terms,
-            trial_terms=settings.trial_terms,
-            uow_factory=uow_factory,
-            clock=clock,
+            data.email, is_admin=data.is_admin, referred_by_code=data.referred_by_code
         )
-        u = created.user
-        return s.UserCreatedOut(u.id, u.email, created.api_key, u.referral_code, u.is_admin)
+        return s.UserCreatedOut.of(created)
 
     @get("/me")
     async def me(
         self,
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
+        get_trial: NamedDependency[UseCase[Trial | None]],
         clock: NamedDependency[Clock],
     ) -> s.ProfileOut:
-        u = principal.require_user()
-        trial = await get_trial(u.id, uow_factory=uow_factory)
-        return s.ProfileOut(
-            u.id,
-            u.email,
-            u.is_admin,
-            u.referral_code,
-            u.referred_by,
-            u.created_at,
-            TrialOut.of(trial, clock.now()) if trial else None,
-        )
+        user = principal.require_user()
+        return s.ProfileOut.of(user, await get_trial(user.id), clock.now())
 
     @post("/me/api-keys", status_code=201)
     async def create_key(
@@ -76,34 +52,28 @@ class UsersController(Controller):
         data: JSONBody[s.ApiKeyIn],
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
+        create_api_key: NamedDependency[UseCase[IssuedKey]],
     ) -> s.ApiKeyCreatedOut:
         data = await strict_body(request, s.ApiKeyIn)
-        issued = await create_api_key(
-            principal.require_user().id, data.name, uow_factory=uow_factory, clock=clock
-        )
-        k = issued.key
-        return s.ApiKeyCreatedOut(k.id, issued.plaintext, k.prefix, k.name, k.created_at)
+        issued = await create_api_key(principal.require_user().id, data.name)
+        return s.ApiKeyCreatedOut.of(issued)
 
     @get("/me/api-keys")
     async def list_keys(
-        self, principal: NamedDependency[Principal], uow_factory: NamedDependency[UnitOfWorkFactory]
+        self,
+        principal: NamedDependency[Principal],
+        list_api_keys: NamedDependency[UseCase[Sequence[ApiKey]]],
     ) -> list[s.ApiKeyOut]:
-        keys = await list_api_keys(principal.require_user().id, uow_factory=uow_factory)
-        return [s.ApiKeyOut(k.id, k.prefix, k.name, k.created_at, k.revoked_at) for k in keys]
+        return [s.ApiKeyOut.of(k) for k in await list_api_keys(principal.require_user().id)]
 
     @delete("/me/api-keys/{key_id:str}", status_code=204)
     async def revoke_key(
         self,
         key_id: FromPath[str],
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
-        clock: NamedDependency[Clock],
+        revoke_api_key: NamedDependency[UseCase[None]],
     ) -> Response[None]:
-        await revoke_api_key(
-            principal.require_user().id, key_id, uow_factory=uow_factory, clock=clock
-        )
+        await revoke_api_key(principal.require_user().id, key_id)
         return Response(None, status_code=204)
 
 
@@ -113,22 +83,19 @@ class BalanceController(Controller):
 
     @get("/balance")
     async def balance(
-        self, principal: NamedDependency[Principal], uow_factory: NamedDependency[UnitOfWorkFactory]
+        self,
+        principal: NamedDependency[Principal],
+        get_account: NamedDependency[UseCase[Account]],
     ) -> s.BalanceOut:
-        account = await queries.get_account(principal.require_user().id, uow_factory=uow_factory)
-        return s.BalanceOut(
-            account.user_id, account.balance, account.balance_usd, account.available, account.held
-        )
+        return s.BalanceOut.of(await get_account(principal.require_user().id))
 
     @get("/credit-transactions")
     async def transactions(
         self,
         principal: NamedDependency[Principal],
-        uow_factory: NamedDependency[UnitOfWorkFactory],
+        list_entries: NamedDependency[UseCase[Page[LedgerEntry]]],
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> s.TransactionsPage:
-        page = await queries.list_entries(
-            principal.require_user().id, limit, cursor, uow_factory=uow_factory
-        )
-        return s.TransactionsPage([s.TransactionOut.of(e) for e in page.items], page.next_cursor)
+        page = await list_entries(principal.require_user().id, limit, cursor)
+        return s.TransactionsPage.of(page)
