@@ -103,8 +103,10 @@ class SandboxGateway:
         self, session_id: str, *, deliver: DeliveryMode = "now"
     ) -> CheckoutState:
         """Only an open session can be expired; a closed one raises ``GatewayRejected``."""
-        await self.expire_checkout_now(session_id, deliver)
-        return await self.get_checkout(session_id)
+        await self._run(
+            session_id, lambda state, now: merchant.expire(state, session_id, now), deliver
+        )
+        return await self._read(session_id, lambda state, _: state.session(session_id).state())
 
     async def cancel_payment_intent(
         self, intent_id: str, *, deliver: DeliveryMode = "now"
@@ -112,7 +114,7 @@ class SandboxGateway:
         await self._run(
             intent_id, lambda state, now: merchant.cancel_intent(state, intent_id, now), deliver
         )
-        return await self.get_payment_intent(intent_id)
+        return await self._read(intent_id, lambda state, _: state.intent(intent_id).state())
 
     async def list_events(self, created_after: datetime) -> list[GatewayEvent]:
         """Events created at or after ``created_after``, oldest first, as the Stripe adapter."""
