@@ -38,3 +38,9 @@ migrate:
 bench-batch *args:
     uv sync --frozen --quiet
     uv run python -m benchmarks.batch_expire {{args}}
+
+# Schemathesis, every check, against every operation with user, admin and operator keys
+# (in-process, SQLite, sandbox gateway). The normal test run does a short budget of it.
+fuzz examples="60":
+    uv sync --frozen --quiet
+    FUZZ_EXAMPLES={{examples}} FUZZ_STATEFUL=1 uv run pytest -p no:cacheprovider -s -q tests/e2e/test_openapi_contract.py

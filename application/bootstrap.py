@@ -3,20 +3,22 @@
 The units of work take this bus (``MemoryStore``, ``uow_factory``) and run it just
 before they commit. A completed purchase converts the buyer's trial, then decides
 their referral, in that order (the lock order in ``rewards.purchase_rewards``); a
-refund that takes the qualifying purchase under the minimum reverses both bonuses.
+refund applied to the first purchase, or one undone because it failed, settles the
+referral again (bonuses taken back, or given back).
 """
 
 from __future__ import annotations
 
 from application.messagebus import MessageBus
-from application.rewards.purchase_rewards import decide_referral, reverse_referral_if_undone
+from application.rewards.purchase_rewards import decide_referral, settle_referral_on_refunds
 from application.rewards.trials import convert_trial
-from domain.events import PaymentCompleted, RefundApplied
+from domain.events import PaymentCompleted, RefundApplied, RefundRestored
 
 
 def follow_ups() -> MessageBus:
     return (
         MessageBus()
         .on(PaymentCompleted, convert_trial, decide_referral)
-        .on(RefundApplied, reverse_referral_if_undone)
+        .on(RefundApplied, settle_referral_on_refunds)
+        .on(RefundRestored, settle_referral_on_refunds)
     )

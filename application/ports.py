@@ -14,6 +14,7 @@ from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
+from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
 from application.webhooks.events import GatewayEvent
@@ -92,7 +93,14 @@ class UserRepository(Protocol):
 
     async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
 
-    async def list_api_keys(self, user_id: str) -> Sequence[ApiKey]: ...
+    async def count_active_api_keys(self, user_id: str) -> int:
+        """Unrevoked keys, counted under a lock on the user's row: concurrent
+        additions for one user queue behind it, so a cap on keys holds."""
+        ...
+
+    async def list_api_keys(self, user_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """Oldest first, revoked keys included; the cursor is opaque (created_at, id)."""
+        ...
 
     async def revoke_api_key(self, user_id: str, key_id: str, now: datetime) -> bool: ...
 
@@ -149,6 +157,24 @@ class RefundLog(Protocol):
 
     async def for_payment(self, payment_id: str) -> Sequence[RecordedRefund]:
         """Every refund recorded for the payment, in no particular order."""
+        ...
+
+    async def start_attempt(self, attempt: RefundAttempt) -> bool:
+        """Record an admin refund request; False when its number or client key is taken."""
+        ...
+
+    async def attempt_for_key(self, client_key: str) -> RefundAttempt | None: ...
+
+    async def attempts(self, payment_id: str) -> Sequence[RefundAttempt]:
+        """The payment's refund requests, by number."""
+        ...
+
+    async def save_attempt(self, attempt: RefundAttempt) -> None:
+        """Write the request's state and answer."""
+        ...
+
+    async def drop_attempt(self, attempt: RefundAttempt) -> None:
+        """Forget a request the gateway refused: it refunded nothing."""
         ...
 
 

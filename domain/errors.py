@@ -81,6 +81,12 @@ class EmailTaken(Conflict):
     code = "email_taken"
 
 
+class ApiKeyLimitReached(Conflict):
+    """A user holds as many active keys as allowed; revoke one to make another."""
+
+    code = "api_key_limit"
+
+
 class InvalidTransition(DomainError):
     """A payment was asked to move to a status its current status cannot reach."""
 

@@ -187,10 +187,14 @@ class ReferralRewarded(DomainEvent):
     referred_user_id: str
     payment_id: str
     bonus_credits: int
+    # Bonuses taken back before this grant: a referral settled again (a refund that
+    # failed, a purchase opened earlier) is rewarded again, as a fact of its own.
+    reversals: int = 0
 
     @property
     def key(self) -> str:
-        return self.referred_user_id
+        suffix = f":{self.reversals}" if self.reversals else ""
+        return f"{self.referred_user_id}{suffix}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,10 +205,13 @@ class ReferralReversed(DomainEvent):
     referred_user_id: str
     payment_id: str | None
     bonus_credits: int
+    # Which reversal of the bonuses this is (1 for the first).
+    reversals: int = 1
 
     @property
     def key(self) -> str:
-        return self.referred_user_id
+        suffix = f":{self.reversals}" if self.reversals > 1 else ""
+        return f"{self.referred_user_id}{suffix}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

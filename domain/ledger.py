@@ -37,6 +37,17 @@ class EntryKind(enum.StrEnum):
 MAY_GO_NEGATIVE = frozenset({EntryKind.REFUND_REVERSAL, EntryKind.BONUS_REVERSAL})
 
 
+class Allocation(NamedTuple):
+    """``credits`` of one debit taken from the lot created by entry ``lot_entry_id``.
+
+    A grant that undoes a debit gives credits back to the lots it took from: it records
+    them as negative allocations (``domain.lots.refill``).
+    """
+
+    lot_entry_id: int
+    credits: int
+
+
 @dataclass(frozen=True, slots=True)
 class Posting:
     """A request to move one user's balance, with the key that makes it happen once."""
@@ -51,6 +62,9 @@ class Posting:
     # A debit consumes this lot (a grant's entry id) before any other; an expiry
     # consumes nothing else.
     lot_entry_id: int | None = None
+    # A grant that undoes a debit gives its credits back to these lots (the debit's
+    # allocations) rather than opening a lot of its own (``domain.lots.refill``).
+    refills: tuple[Allocation, ...] = ()
 
     def __post_init__(self) -> None:
         if self.credits == 0:
@@ -63,6 +77,8 @@ class Posting:
             raise ValidationFailed("purchased credits never expire")
         if self.lot_entry_id is not None and self.credits > 0:
             raise ValidationFailed("only a debit may name a lot to consume")
+        if self.refills and (self.credits < 0 or self.expires_at is not None):
+            raise ValidationFailed("only a grant without its own expiry may refill lots")
         if self.kind is EntryKind.EXPIRY and (self.lot_entry_id is None or self.credits > 0):
             raise ValidationFailed("an expiry removes credits from one named lot")
 
@@ -100,13 +116,6 @@ class Lot:
     expires_at: datetime | None
     kind: EntryKind
     idempotency_key: str
-
-
-class Allocation(NamedTuple):
-    """``credits`` of one debit taken from the lot created by entry ``lot_entry_id``."""
-
-    lot_entry_id: int
-    credits: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +168,30 @@ def refund_posting(
         kind=EntryKind.REFUND_REVERSAL,
         reference_type="refund",
         reference_id=refund_id,
-        idempotency_key=f"refund:{payment_id}:{refund_id}",
+        idempotency_key=refund_key(payment_id, refund_id),
         lot_entry_id=lot_entry_id,
     )
 
 
-def refund_restore_posting(user_id: str, payment_id: str, refund_id: str, credits: int) -> Posting:
+def refund_key(payment_id: str, refund_id: str) -> str:
+    """The key of the entry that reverses one refund of a payment."""
+    return f"refund:{payment_id}:{refund_id}"
+
+
+def refund_restore_posting(
+    user_id: str,
+    payment_id: str,
+    refund_id: str,
+    credits: int,
+    refills: tuple[Allocation, ...] = (),
+) -> Posting:
     """Give back what a refund that failed at the gateway had taken.
 
-    A grant like any other: it repays debt first and the rest is a new, non-expiring
-    lot, because the credits it took back may since have been spent or expired.
+    The credits go back to the lots the reversal took them from (``refills``: the
+    purchase's own lot first), so they keep those lots' expiry and a later refund finds
+    them where it would have found them had the failed refund never happened. What the
+    reversal took as debt repays debt first, like any grant; only what later grants had
+    already repaid becomes a non-expiring lot of this entry.
     """
     return Posting(
         user_id=user_id,
@@ -177,6 +200,7 @@ def refund_restore_posting(user_id: str, payment_id: str, refund_id: str, credit
         reference_type="refund",
         reference_id=refund_id,
         idempotency_key=f"refund_restored:{payment_id}:{refund_id}",
+        refills=refills,
     )
 
 

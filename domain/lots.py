@@ -6,12 +6,14 @@ debit may name one lot to take from first: a refund takes back the purchase's ow
 unspent credits before any other, an expiry takes its lot's unspent rest and nothing
 else. Whatever the lots cannot cover is debt; the next grants repay it before any of
 their credits become spendable. A debit the available balance does not cover is
-refused (``covers``), unless its kind may go negative.
+refused (``covers``), unless its kind may go negative. A grant that undoes a debit (a
+refund that failed) gives the credits back to the lots the debit took them from,
+unless they have expired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from domain.errors import DomainError, InsufficientCredits, LotChanged, ValidationFailed
@@ -91,3 +93,30 @@ def grant_remaining(credits: int, balance_after: int) -> int:
     from ``UPDATE ... RETURNING balance`` without reading anything first.
     """
     return max(0, min(credits, balance_after))
+
+
+def refill(posting: Posting, balance_after: int) -> tuple[list[Allocation], int]:
+    """Where a grant's spendable part goes: back to ``posting.refills`` (negative
+    allocations), and the rest to the grant's own lot.
+
+    The lots refilled last are those the debit took last, which other debits would have
+    taken last too; what the debit took as debt has no lot to go back to.
+    """
+    left = grant_remaining(posting.credits, balance_after)
+    given: list[Allocation] = []
+    for lot_id, taken in reversed(posting.refills):
+        back = min(taken, left)
+        if back > 0:
+            given.append(Allocation(lot_id, -back))
+            left -= back
+    return given, left
+
+
+def split_lapsed(
+    allocations: Sequence[Allocation], lots: Iterable[Lot], now: datetime
+) -> tuple[tuple[Allocation, ...], int]:
+    """The allocations whose lots are still alive at ``now``, and the credits taken from
+    lots that have expired since: those would be gone by now, so they are not given back."""
+    expired = {lot.entry_id for lot in lots if lot.expires_at is not None and lot.expires_at <= now}
+    alive = tuple(a for a in allocations if a.lot_entry_id not in expired)
+    return alive, sum(a.credits for a in allocations if a.lot_entry_id in expired)

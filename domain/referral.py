@@ -1,10 +1,15 @@
 """Referrals: codes, who may apply one, and when a first purchase pays both sides.
 
-A referral is decided once, by the referred user's first completed purchase: it
-qualifies (both users get the bonus), falls short of the minimum (never again), or
-finds the referrer at its cap. The terms are copied onto the referral when it is
-applied, so every path that completes a payment (webhook, poll, batch) decides with
-the same numbers and without configuration.
+A referral is decided by the referred user's first purchase: the completed payment
+*opened* first (``opened_before``), whichever is fulfilled first. It qualifies (both
+users get the bonus), falls short of the minimum (never again), or finds the referrer
+at its cap. The bonuses stand while that purchase keeps the minimum after refunds.
+A payment opened earlier but fulfilled later, or a refund that fails after it was
+applied, revisits the decision (``Referral.settle``), so every delivery order ends in
+the same state; each time the bonuses are taken back or given back again has its own
+ledger key, so none is granted twice or lost. The terms are copied onto the referral
+when it is applied, so every path that completes a payment (webhook, poll, batch)
+decides with the same numbers and without configuration.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from domain.errors import (
     ReferralWindowClosed,
     ValidationFailed,
 )
-from domain.ledger import EntryKind, Posting
+from domain.ledger import Allocation, EntryKind, Posting
 from domain.payment import Payment
 from domain.trial import trial_email_key
 from domain.user import User
@@ -61,6 +66,22 @@ class ReferralStatus(enum.StrEnum):
     REVERSED = "reversed"  # the qualifying payment was refunded (or lost a dispute)
 
 
+# The referrer's use is taken when the bonuses are first paid and kept while reversed.
+HOLDS_USE = frozenset({ReferralStatus.REWARDED, ReferralStatus.REVERSED})
+
+
+class BonusMove(enum.Enum):
+    GRANT = "grant"
+    TAKE_BACK = "take_back"
+
+
+def opened_before(payment: Payment, other: Payment) -> bool:
+    """Whether ``payment`` comes before ``other`` as a purchase: opened earlier (our
+    row's ``created_at``, ties by id). Known on every path that completes a payment and
+    never changed by the gateway's events, so it does not depend on delivery order."""
+    return (payment.created_at, payment.id) < (other.created_at, other.id)
+
+
 def purchase_value(payment: Payment) -> int:
     """What a payment is worth in US cents: its amount in usd, else the credits it bought
     (1 credit = US$0.01, at the configured rate of its currency)."""
@@ -87,36 +108,44 @@ class Referral:
     decided_at: datetime | None = None
     reversed_at: datetime | None = None
 
+    # How many times the bonuses were taken back: each reversal, and each grant after
+    # one, has its own ledger key (``bonus_postings``, ``reversal_postings``).
+    reversals: int = 0
+
+    @property
+    def holds_use(self) -> bool:
+        return self.status in HOLDS_USE
+
     def qualifies(self, payment: Payment) -> bool:
         return purchase_value(payment) >= self.terms.min_purchase
 
-    def decide(self, outcome: ReferralStatus, payment_id: str, now: datetime) -> None:
-        """Record what the first purchase decided; a referral is decided only once."""
-        if self.status is not ReferralStatus.PENDING or outcome is ReferralStatus.PENDING:
-            raise ValidationFailed(f"referral of {self.user_id} is already {self.status}")
-        self.status = outcome
-        self.payment_id = payment_id
-        self.decided_at = now
+    def settle(self, first: Payment, has_use: bool, now: datetime) -> BonusMove | None:
+        """Record what the first purchase ``first`` decides now, with its refunds; says
+        whether the bonuses must be granted or taken back.
 
-    def is_undone_by(self, payment: Payment) -> bool:
-        """Whether refunds of the qualifying payment took it back under the minimum.
-
-        A full refund always does; a partial one only when what the user kept is no
-        longer a qualifying purchase, so a refund of all but a cent cannot keep $20 of
-        bonuses (docs/failure-modes.md #10).
+        ``has_use``: the referrer's use is held for this referral (else it is capped).
+        Idempotent: settling again on the same facts moves nothing.
         """
-        return (
-            self.status is ReferralStatus.REWARDED
-            and self.payment_id == payment.id
-            and retained_value(payment) < self.terms.min_purchase
-        )
-
-    def reverse(self, now: datetime) -> bool:
-        if self.status is not ReferralStatus.REWARDED:
-            return False
-        self.status = ReferralStatus.REVERSED
-        self.reversed_at = now
-        return True
+        if not self.qualifies(first):
+            outcome = ReferralStatus.INELIGIBLE
+        elif not has_use:
+            outcome = ReferralStatus.CAPPED
+        elif retained_value(first) < self.terms.min_purchase:
+            outcome = ReferralStatus.REVERSED
+        else:
+            outcome = ReferralStatus.REWARDED
+        standing = self.status is ReferralStatus.REWARDED
+        if self.payment_id != first.id:
+            self.payment_id, self.decided_at = first.id, now
+        self.status = outcome
+        if standing and outcome is not ReferralStatus.REWARDED:
+            self.reversals += 1
+            self.reversed_at = now
+            return BonusMove.TAKE_BACK
+        if outcome is ReferralStatus.REWARDED and not standing:
+            self.reversed_at = None
+            return BonusMove.GRANT
+        return None
 
 
 def check_referral_allowed(
@@ -137,42 +166,70 @@ def check_referral_allowed(
         raise ReferralCycle("two users cannot refer each other")
 
 
-def bonus_postings(referral: Referral) -> tuple[Posting, Posting]:
-    """The referred user's and the referrer's bonus, each keyed once per referred user."""
+def bonus_postings(
+    referral: Referral, refills: tuple[tuple[Allocation, ...], tuple[Allocation, ...]] = ((), ())
+) -> tuple[Posting, Posting]:
+    """The referred user's and the referrer's bonus.
+
+    The first grant is keyed once per referred user; a grant after the n-th reversal is
+    keyed as the n-th reinstatement and gives back to the lots that reversal took from
+    (``refills``, one per side).
+    """
     bonus = referral.terms.bonus_credits
     return (
-        _posting(referral.user_id, referral, "referred", bonus),
-        _posting(referral.referrer_id, referral, "referrer", bonus),
+        _grant(referral.user_id, referral, "referred", bonus, refills[0]),
+        _grant(referral.referrer_id, referral, "referrer", bonus, refills[1]),
     )
 
 
 def reversal_postings(
     referral: Referral, referred_lot: int | None, referrer_lot: int | None
 ) -> tuple[Posting, Posting]:
-    """Take both bonuses back, each from its own lot first; a balance may go into debt."""
+    """Take both bonuses back (the ``referral.reversals``-th time), each from its own lot
+    first; a balance may go into debt."""
     bonus = referral.terms.bonus_credits
     return (
-        _posting(referral.user_id, referral, "referred", -bonus, referred_lot),
-        _posting(referral.referrer_id, referral, "referrer", -bonus, referrer_lot),
+        _reversal(referral.user_id, referral, "referred", -bonus, referred_lot),
+        _reversal(referral.referrer_id, referral, "referrer", -bonus, referrer_lot),
     )
 
 
 def bonus_key(referral: Referral, side: str) -> str:
-    """The grant key of one side's bonus (``SIDES``): once per referred user."""
+    """The key of one side's first bonus (``SIDES``): once per referred user."""
     return f"referral:{referral.user_id}:{side}"
 
 
-def _posting(
-    user_id: str, referral: Referral, side: str, credits: int, lot: int | None = None
+def reversal_key(referral: Referral, side: str, n: int) -> str:
+    """The key of the ``n``-th reversal of one side's bonus (the first keeps its old form)."""
+    suffix = "" if n <= 1 else f":{n}"
+    return f"{bonus_key(referral, side)}:reversal{suffix}"
+
+
+def _grant(
+    user_id: str, referral: Referral, side: str, credits: int, refills: tuple[Allocation, ...]
 ) -> Posting:
-    grant = credits > 0
-    key = bonus_key(referral, side)
+    n = referral.reversals
+    key = bonus_key(referral, side) + (f":reinstated:{n}" if n else "")
     return Posting(
         user_id=user_id,
         credits=credits,
-        kind=EntryKind.REFERRAL_BONUS if grant else EntryKind.BONUS_REVERSAL,
+        kind=EntryKind.REFERRAL_BONUS,
         reference_type="referral",
         reference_id=referral.user_id,
-        idempotency_key=key if grant else f"{key}:reversal",
+        idempotency_key=key,
+        refills=refills,
+    )
+
+
+def _reversal(
+    user_id: str, referral: Referral, side: str, credits: int, lot: int | None
+) -> Posting:
+    return Posting(
+        user_id=user_id,
+        credits=credits,
+        kind=EntryKind.BONUS_REVERSAL,
+        reference_type="referral",
+        reference_id=referral.user_id,
+        idempotency_key=reversal_key(referral, side, referral.reversals),
         lot_entry_id=lot,
     )

@@ -113,7 +113,12 @@ class UseCases(containers.DeclarativeContainer):
         uow_factory=uow_factory,
         clock=clock,
     )
-    create_api_key = _bound(users.create_api_key, uow_factory=uow_factory, clock=clock)
+    create_api_key = _bound(
+        users.create_api_key,
+        uow_factory=uow_factory,
+        clock=clock,
+        max_keys=settings.provided.max_api_keys_per_user,
+    )
     list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)

@@ -11,6 +11,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class Settings:
     payment_intent_ttl_hours: int = 24
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    max_api_keys_per_user: int = 20
     pricing: PricingPolicy = field(
         default_factory=lambda: PricingPolicy({"usd": CreditRate("usd", 1)}, 50, 1_000_000)
     )
@@ -72,6 +75,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(item, strict=False) for item in _list(env, name))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated IP addresses or CIDRs: {exc}") from None
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
@@ -123,6 +133,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_api_keys=_list(env, "ADMIN_API_KEYS"),
         checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        max_api_keys_per_user=_int(env, "MAX_API_KEYS_PER_USER", 20, 1, 1000),
         payment_intent_ttl_hours=_int(env, "PAYMENT_INTENT_TTL_HOURS", 24, 1, 720),
         pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
         referral_terms=_referral_terms(env),

@@ -18,7 +18,7 @@ from adapters.pagination import check_limit, decode_int, encode_cursor
 from application.ports import Page
 from domain.errors import NotFound
 from domain.ledger import Account, Allocation, LedgerEntry, Lot, Posting
-from domain.lots import consume, covers, grant_remaining, refusal
+from domain.lots import consume, covers, refill, refusal
 
 
 class MemoryLedgerRepository:
@@ -60,20 +60,22 @@ class MemoryLedgerRepository:
         self._state.entries[entry.idempotency_key] = entry
         self._state.accounts[posting.user_id] = replace(account, balance=balance)
         if posting.credits > 0:
+            allocations, own = refill(posting, balance)
             self._state.lots[entry.id] = Lot(
                 entry_id=entry.id,
                 user_id=entry.user_id,
                 credits=entry.credits,
-                remaining=grant_remaining(entry.credits, balance),
+                remaining=own,
                 expires_at=entry.expires_at,
                 kind=entry.kind,
                 idempotency_key=entry.idempotency_key,
             )
-        else:
+        if allocations:
             self._spend(entry.id, allocations)
         return entry
 
     def _spend(self, entry_id: int, allocations: list[Allocation]) -> None:
+        """Lower the consumed lots (a refill's negative allocations raise them)."""
         for lot_id, taken in allocations:
             lot = self._state.lots[lot_id]
             self._state.lots[lot_id] = replace(lot, remaining=lot.remaining - taken)

@@ -28,6 +28,9 @@ class MemoryLotRepository:
     async def open_lots(self, user_id: str) -> Sequence[Lot]:
         return open_lots_of(self._state, user_id)
 
+    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
+        return [self._state.lots[i] for i in entry_ids if i in self._state.lots]
+
     async def allocations(self, entry_id: int) -> Sequence[Allocation]:
         return list(self._state.allocations.get(entry_id, ()))
 

@@ -42,6 +42,7 @@ class MemoryReferralRepository:
                 payment_id=referral.payment_id,
                 decided_at=referral.decided_at,
                 reversed_at=referral.reversed_at,
+                reversals=referral.reversals,
             )
         )
 
@@ -51,6 +52,10 @@ class MemoryReferralRepository:
             return False
         self._state.rewards.referral_uses[referrer_id] = uses + 1
         return True
+
+    async def release_use(self, referrer_id: str) -> None:
+        uses = self._state.rewards.referral_uses.get(referrer_id, 0)
+        self._state.rewards.referral_uses[referrer_id] = max(0, uses - 1)
 
     async def uses(self, referrer_id: str) -> int:
         return self._state.rewards.referral_uses.get(referrer_id, 0)

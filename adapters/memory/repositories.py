@@ -150,9 +150,26 @@ class MemoryUserRepository:
             None,
         )
 
-    async def list_api_keys(self, user_id: str) -> Sequence[ApiKey]:
-        mine = [key for key in self._state.api_keys.values() if key.user_id == user_id]
-        return sorted(mine, key=lambda key: (key.created_at, key.id))
+    async def count_active_api_keys(self, user_id: str) -> int:
+        keys = self._state.api_keys.values()
+        return sum(key.user_id == user_id and key.revoked_at is None for key in keys)
+
+    async def list_api_keys(self, user_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        check_limit(limit)
+        after = decode_time_and_id(cursor) if cursor is not None else None
+        mine = sorted(
+            (
+                key
+                for key in self._state.api_keys.values()
+                if key.user_id == user_id and (after is None or (key.created_at, key.id) > after)
+            ),
+            key=lambda key: (key.created_at, key.id),
+        )
+        items = mine[:limit]
+        next_cursor = None
+        if len(mine) > limit:
+            next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id)
+        return Page(items, next_cursor)
 
     async def revoke_api_key(self, user_id: str, key_id: str, now: datetime) -> bool:
         key = self._state.api_keys.get(key_id)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
 from application.outbox import OutboxMessage
+from application.refunds.attempts import RefundAttempt
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
 from domain.payment import Payment
 from domain.user import ApiKey, User
@@ -57,6 +58,7 @@ class MemoryState:
     payments: dict[str, Payment] = field(default_factory=dict)
     events: dict[str, ProcessedEvent] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
+    refund_attempts: dict[tuple[str, int], RefundAttempt] = field(default_factory=dict)
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
@@ -73,6 +75,7 @@ class MemoryState:
             payments=dict(self.payments),
             events=dict(self.events),
             refunds=dict(self.refunds),
+            refund_attempts=dict(self.refund_attempts),
             sweep_leases=dict(self.sweep_leases),
             rewards=self.rewards.copy(),
             outbox=dict(self.outbox),

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sqlalchemy.reconnect import ReconnectingEngine
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
@@ -33,13 +35,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         options: dict[str, Any] = {
             # No pre-ping: on asyncpg it is BEGIN, ";", ROLLBACK (three round trips) before
             # every transaction. A connection the server dropped fails its first statement
-            # instead; the pool discards it and the request answers 5xx, which Stripe retries.
+            # instead, which then runs again on a fresh connection (``reconnect.py``).
             # Short OLTP statements only: JIT compilation costs more than it saves.
             "connect_args": {"server_settings": {"jit": "off"}},
         }
         if "poolclass" not in kwargs:
             options |= {"pool_size": PG_POOL_SIZE, "max_overflow": PG_MAX_OVERFLOW}
-        return create_async_engine(url, **(options | kwargs))
+        return ReconnectingEngine(create_async_engine(url, **(options | kwargs)).sync_engine)
     raise ValueError(
         f"unsupported database '{backend}': use postgresql+asyncpg or sqlite+aiosqlite"
     )

@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
+from adapters.sqlalchemy.refund_attempts import SqlRefundAttempts
 from adapters.sqlalchemy.tables import processed_events, refunds
 from application.ports import RecordedRefund
 from application.refunds.gateway import GatewayRefund, RefundStatus
@@ -71,7 +72,7 @@ class SqlEventLog:
         await self._conn.execute(_SET_OUTCOME, params)
 
 
-class SqlRefundLog:
+class SqlRefundLog(SqlRefundAttempts):
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._insert = insert_for(connection)

@@ -9,8 +9,9 @@ conflict means the entry exists: the balance move is undone in the same transact
 and the caller hears "already done" (None), never an error.
 
 A debit also locks and reads the user's lots before its insert, and afterwards lowers
-the lots it consumed and records its allocations (``lots.py``): five round trips.
-The audit's reads of the same tables are in ``audit.py``.
+the lots it consumed and records its allocations (``lots.py``): five round trips. A
+grant that refills lots (``domain.lots.refill``) records its negative allocations the
+same way. The audit's reads of the same tables are in ``audit.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
 from domain.errors import LotChanged, NotFound
-from domain.ledger import Account, Allocation, EntryKind, LedgerEntry, Posting
-from domain.lots import consume, grant_remaining, refusal
+from domain.ledger import Account, EntryKind, LedgerEntry, Posting
+from domain.lots import consume, refill, refusal
 
 _ENTRY_COLUMNS = (
     "user_id",
@@ -83,7 +84,7 @@ class SqlLedgerRepository:
         if balance is None:
             await self._raise_unless_duplicate(posting)
             return None
-        allocations: list[Allocation] = []
+        allocations, own = refill(posting, balance) if posting.credits > 0 else ([], None)
         if posting.credits < 0:
             try:
                 allocations = consume(posting, await self._lots.for_debit(posting))
@@ -92,14 +93,16 @@ class SqlLedgerRepository:
                 if await self._is_duplicate(posting.idempotency_key):
                     return None
                 raise
-        entry = await self._append(posting, balance, now)
+        entry = await self._append(posting, balance, now, own)
         if entry is None:
             await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
         elif allocations:
             await self._lots.record(entry.id, posting.user_id, allocations)
         return entry
 
-    async def _append(self, posting: Posting, balance: int, now: datetime) -> LedgerEntry | None:
+    async def _append(
+        self, posting: Posting, balance: int, now: datetime, lot_remaining: int | None
+    ) -> LedgerEntry | None:
         """Insert the entry (a grant's with its lot); None when its key is taken."""
         values = {
             "user_id": posting.user_id,
@@ -112,7 +115,6 @@ class SqlLedgerRepository:
             "created_at": now,
             "expires_at": posting.expires_at,
         }
-        lot_remaining = grant_remaining(posting.credits, balance) if posting.credits > 0 else None
         params = {f"new_{k}": v for k, v in values.items()} | {"new_lot_remaining": lot_remaining}
         entry_id = (await self._conn.execute(self._append_entry, params)).scalar_one_or_none()
         return None if entry_id is None else LedgerEntry(id=entry_id, **values)

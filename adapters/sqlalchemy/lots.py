@@ -56,7 +56,8 @@ class SqlLotRepository:
         return await self._lots(statement)
 
     async def record(self, entry_id: int, user_id: str, allocations: Sequence[Allocation]) -> None:
-        """Lower the consumed lots and remember which lots entry ``entry_id`` consumed."""
+        """Lower the consumed lots and remember which lots entry ``entry_id`` consumed
+        (a refill's negative allocations raise the lots it gives back to)."""
         await self._conn.execute(
             _spend, [{"lot_id": lot_id, "taken": taken} for lot_id, taken in allocations]
         )
@@ -77,6 +78,12 @@ class SqlLotRepository:
 
     async def open_lots(self, user_id: str) -> Sequence[Lot]:
         return await self._lots(_open(user_id))
+
+    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
+        if not entry_ids:
+            return []
+        statement = select(*_LOT).where(_entries.id.in_(entry_ids), _entries.credits > 0)
+        return await self._lots(statement)
 
     async def allocations(self, entry_id: int) -> Sequence[Allocation]:
         statement = (

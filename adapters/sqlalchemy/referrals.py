@@ -19,7 +19,7 @@ from adapters.sqlalchemy.tables import referral_uses, referrals, users
 from application.rewards.ports import StatusTally
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 
-_DECISION = ("status", "payment_id", "decided_at", "reversed_at")
+_DECISION = ("status", "payment_id", "decided_at", "reversed_at", "bonus_reversals")
 # Runs on every purchase: built once (see ``dialect.per_dialect``).
 _GET = select(referrals).where(referrals.c.user_id == bindparam("user_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
@@ -73,6 +73,13 @@ class SqlReferralRepository:
         )
         return (await self._conn.execute(statement)).first() is not None
 
+    async def release_use(self, referrer_id: str) -> None:
+        await self._conn.execute(
+            update(referral_uses)
+            .where(referral_uses.c.referrer_id == referrer_id, referral_uses.c.uses > 0)
+            .values(uses=referral_uses.c.uses - 1)
+        )
+
     async def uses(self, referrer_id: str) -> int:
         statement = select(referral_uses.c.uses).where(referral_uses.c.referrer_id == referrer_id)
         found: int | None = (await self._conn.execute(statement)).scalar_one_or_none()
@@ -104,6 +111,7 @@ def _to_row(referral: Referral) -> dict[str, Any]:
         "payment_id": referral.payment_id,
         "decided_at": referral.decided_at,
         "reversed_at": referral.reversed_at,
+        "bonus_reversals": referral.reversals,
     }
 
 
@@ -117,4 +125,5 @@ def _from_row(row: Row[Any]) -> Referral:
         payment_id=row.payment_id,
         decided_at=row.decided_at,
         reversed_at=row.reversed_at,
+        reversals=row.bonus_reversals,
     )

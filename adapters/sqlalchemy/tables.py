@@ -199,6 +199,25 @@ refunds = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# One row per admin refund request, written before the gateway is called: its number
+# makes the gateway idempotency key, and the client's Idempotency-Key (unique) finds
+# the first answer again long after the gateway forgot the key.
+refund_attempts = Table(
+    "refund_attempts",
+    metadata,
+    Column("payment_id", ID, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("client_key", KEY, unique=True),
+    Column("requested", BigInteger),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("refund_id", KEY),
+    Column("status", String(32)),
+    Column("credits_reversed", BigInteger),
+)
+
 # ---- referrals, coupons, trials (the three ways credits are given away) ----------------
 
 # One row per referred user (``user_id``): it cannot be applied twice or changed. The
@@ -217,6 +236,8 @@ referrals = Table(
     Column("payment_id", ID),
     Column("decided_at", UtcDateTime),
     Column("reversed_at", UtcDateTime),
+    # How many times the bonuses were taken back: it keys the next reversal or grant.
+    Column("bonus_reversals", Integer, nullable=False, server_default=text("0")),
 )
 
 # Bonuses paid per referrer; raised only by a conditional upsert below the cap.

@@ -1,7 +1,9 @@
 """The unit of work on SQL: one connection, one transaction, every repository on it.
 
-``async with uow:`` checks out a connection and begins (``BEGIN IMMEDIATE`` on
-SQLite, see ``engine.py``); ``await uow.commit()`` commits; leaving the block without
+``async with uow:`` checks out a connection; its first statement begins the
+transaction (``BEGIN IMMEDIATE`` on SQLite, see ``engine.py``), so that a first
+statement meeting a connection the server dropped can run again on a fresh one
+(``reconnect.py``). ``await uow.commit()`` commits; leaving the block without
 committing rolls back, also after an exception. Repositories never commit.
 
 Wiring: ``make_engine(url)`` once per process, then ``uow_factory(engine)`` is the
@@ -43,11 +45,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self._conn is not None:
             raise RuntimeError("a unit of work is not re-entrant; ask the factory for another")
         conn = await self._engine.connect()
-        try:
-            await conn.begin()
-        except BaseException:
-            await conn.close()
-            raise
         self._conn = conn
         self._new = NewEvents()
         self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select, update
+from sqlalchemy import Row, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from adapters.sqlalchemy.tables import UtcDateTime, api_keys, users
+from application.ports import Page
 from domain.errors import Conflict, EmailTaken
 from domain.user import ApiKey, User
 
@@ -55,14 +56,37 @@ class SqlUserRepository:
         row = (await self._conn.execute(statement)).first()
         return None if row is None else _key(row)
 
-    async def list_api_keys(self, user_id: str) -> Sequence[ApiKey]:
-        """Every key of the user, revoked ones included (their ``revoked_at`` is set)."""
+    async def count_active_api_keys(self, user_id: str) -> int:
+        """The user's row is locked first (FOR UPDATE; SQLite has one writer anyway)."""
+        lock = select(users.c.id).where(users.c.id == user_id).with_for_update()
+        await self._conn.execute(lock)
+        active = (
+            select(func.count())
+            .select_from(api_keys)
+            .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+        )
+        return int((await self._conn.execute(active)).scalar_one())
+
+    async def list_api_keys(self, user_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """Revoked keys included (their ``revoked_at`` is set), oldest first."""
+        check_limit(limit)
         statement = (
             select(api_keys)
             .where(api_keys.c.user_id == user_id)
             .order_by(api_keys.c.created_at, api_keys.c.id)
+            .limit(limit + 1)
         )
-        return [_key(row) for row in (await self._conn.execute(statement)).all()]
+        if cursor is not None:
+            created_at, key_id = decode_time_and_id(cursor)
+            statement = statement.where(
+                tuple_(api_keys.c.created_at, api_keys.c.id) > (created_at, key_id)
+            )
+        rows = (await self._conn.execute(statement)).all()
+        items = [_key(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id)
+        return Page(items, next_cursor)
 
     async def revoke_api_key(self, user_id: str, key_id: str, now: datetime) -> bool:
         """True when the key is the user's; revoking twice keeps the first revocation time."""

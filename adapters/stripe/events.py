@@ -12,9 +12,11 @@ from typing import Any
 
 import msgspec
 
+from adapters.json_nesting import too_deep_or_not_json
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
 from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, verify_signature
+from adapters.stripe.storable import usable
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
@@ -38,13 +40,17 @@ def parse_event(
     header: str | None,
     secrets: Sequence[str],
     tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+    now: float | None = None,
 ) -> GatewayEvent:
-    verify_signature(payload, header, secrets, tolerance)
+    """``now``: the clock the signature's age is measured on (the wall clock by default)."""
+    verify_signature(payload, header, secrets, tolerance, now)
     return decode_event(payload)
 
 
 def decode_event(payload: bytes) -> GatewayEvent:
-    """A verified body, translated."""
+    """A verified body, translated; a signed body may still nest past the decoder."""
+    if too_deep_or_not_json(payload):
+        raise MalformedEvent("body is not JSON or nests too deeply")
     try:
         raw = msgspec.json.decode(payload)
     except msgspec.DecodeError as exc:
@@ -53,7 +59,8 @@ def decode_event(payload: bytes) -> GatewayEvent:
 
 
 def translate_event(raw: Any) -> GatewayEvent:
-    """Reduce a Stripe event object (a dict) to the class of its kind."""
+    """Reduce a Stripe event object (a dict) to the class of its kind (``Unusable`` when
+    it carries what can never be recorded, see ``storable``)."""
     if not isinstance(raw, dict):
         raise MalformedEvent("event is not a JSON object")
     event_id, event_type = raw.get("id"), raw.get("type")
@@ -68,7 +75,7 @@ def translate_event(raw: Any) -> GatewayEvent:
         "livemode": bool(raw.get("livemode", False)),
     }
     translate = _TRANSLATIONS.get(event_type)
-    return Unhandled(**envelope) if translate is None else translate(envelope, obj)
+    return usable(Unhandled(**envelope) if translate is None else translate(envelope, obj))
 
 
 def _session_ref(session: Obj) -> PaymentRef:

@@ -28,6 +28,8 @@ def object_id(value: Any) -> str | None:
 
 
 def metadata(value: Any) -> dict[str, str]:
+    """Entries holding a NUL byte are dropped: no database stores them, ours never hold one."""
     if not isinstance(value, Mapping):
         return {}
-    return {str(k): str(v) for k, v in value.items() if v is not None}
+    pairs = ((str(k), str(v)) for k, v in value.items() if v is not None)
+    return {k: v for k, v in pairs if "\x00" not in k + v}

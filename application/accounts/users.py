@@ -7,15 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.ids import hash_api_key, new_api_key, new_id, new_referral_code
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import Clock, Page, UnitOfWorkFactory
+from application.queries import MAX_PAGE, page_size
 from application.rewards.referrals import attach_referral, find_referrer
 from application.rewards.trials import start_trial
-from domain.errors import NotFound, Unauthenticated, ValidationFailed
+from domain.errors import ApiKeyLimitReached, NotFound, Unauthenticated, ValidationFailed
 from domain.referral import ReferralTerms
 from domain.trial import TrialTerms
 from domain.user import ApiKey, User, normalise_email
 
 KEY_PREFIX_LENGTH = 11
+DEFAULT_MAX_KEYS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +124,37 @@ async def authenticate(
 
 
 async def create_api_key(
-    user_id: str, name: str | None, *, uow_factory: UnitOfWorkFactory, clock: Clock
+    user_id: str,
+    name: str | None,
+    *,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    max_keys: int = DEFAULT_MAX_KEYS,
 ) -> IssuedKey:
+    """At most ``max_keys`` active keys per user: each key is a rate-limit identity a
+    user could otherwise multiply. Counted and added in one transaction, under the
+    user's row lock, so concurrent requests cannot pass the cap together."""
     issued = _issue(user_id, name, clock)
     async with uow_factory() as uow:
+        if await uow.users.count_active_api_keys(user_id) >= max_keys:
+            raise ApiKeyLimitReached(
+                f"a user may hold {max_keys} active API keys; revoke one first"
+            )
         await uow.users.add_api_key(issued.key)
         await uow.commit()
     return issued
 
 
-async def list_api_keys(user_id: str, *, uow_factory: UnitOfWorkFactory) -> Sequence[ApiKey]:
+async def list_api_keys(
+    user_id: str,
+    limit: int | None = None,
+    cursor: str | None = None,
+    *,
+    uow_factory: UnitOfWorkFactory,
+) -> Page[ApiKey]:
+    """Oldest first; without ``limit`` a page of the largest size, as lists were whole."""
     async with uow_factory() as uow:
-        return await uow.users.list_api_keys(user_id)
+        return await uow.users.list_api_keys(user_id, page_size(limit, MAX_PAGE), cursor)
 
 
 async def revoke_api_key(

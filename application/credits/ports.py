@@ -54,6 +54,11 @@ class LotRepository(Protocol):
         """The lots a debit entry consumed, in the order it consumed them."""
         ...
 
+    async def lots(self, entry_ids: Sequence[int]) -> Sequence[Lot]:
+        """The lots of these grant entries, spent or not (read without a lock: a lot's
+        expiry never changes)."""
+        ...
+
     async def expired_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
         """Up to ``limit`` lots with ``expires_at <= now`` and credits left, oldest expiry
         first, for ``uow.ledger.post(expiry_posting(lot), now)`` in this unit of work.

@@ -5,10 +5,11 @@ Used by the refund webhook events and by the admin refund endpoint, so a refund
 seen by both reverses once. Reversal is proportional on cumulative amounts and takes
 back the purchase's own unspent credits first (its lot), then other lots; a balance
 may go negative when refunded credits were already spent (recorded debt). Each
-refund applied is a ``RefundApplied`` event; its handler reverses a referral's bonuses
-when the refunds undo the qualifying purchase, in the same transaction
-(``application.bootstrap``). A refund reported failed or canceled is undone by
-``restore_refund``.
+refund applied is a ``RefundApplied`` event, and a refund reported failed or canceled
+is undone by ``restore_refund`` (a ``RefundRestored`` event); the handler of both
+settles the buyer's referral again in the same transaction (``application.bootstrap``):
+refunds that take its qualifying purchase under the minimum reverse its bonuses, and a
+failure that undoes them gives them back.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """What completing or refunding a purchase does to the buyer's referral.
 
-Handlers of ``PaymentCompleted`` and ``RefundApplied`` (wired in ``application.bootstrap``):
-the unit of work runs them in the transaction that grants or reverses the purchase's
-own credits (``fulfil_payment``, ``apply_refund``), so a referral bonus exists exactly
-when its qualifying purchase does. Lock order is the purchase's: the payment row, the
-buyer's account, the buyer's trial, the buyer's referral, the referrer's counter, the
-referrer's account; applying a code takes the buyer's account before the referral as
-well.
+Handlers of ``PaymentCompleted``, ``RefundApplied`` and ``RefundRestored`` (wired in
+``application.bootstrap``): the unit of work runs them in the transaction that grants,
+reverses or restores the purchase's own credits, so a referral bonus exists exactly
+when its qualifying purchase does. Each settles the referral on its first purchase
+(``Referral.settle``): the first completed purchase decides it, a purchase opened
+earlier but fulfilled later decides it again, and the first purchase's refunds (and
+refunds that then failed) take the bonuses back or give them back. Lock order is the
+purchase's: the payment row, the buyer's account, the buyer's trial, the buyer's
+referral, the referrer's counter, the referrer's account; applying a code takes the
+buyer's account before the referral as well.
 """
 
 from __future__ import annotations
@@ -14,100 +17,68 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from application.credits.grant import grant
 from application.ports import UnitOfWork
+from application.rewards.referral_bonuses import give_back_bonuses, take_back_bonuses
 from domain.errors import NotFound
-from domain.events import PaymentCompleted, ReferralReversed, ReferralRewarded, RefundApplied
+from domain.events import PaymentCompleted, RefundApplied, RefundRestored
 from domain.payment import Payment
-from domain.referral import (
-    SIDES,
-    Referral,
-    ReferralStatus,
-    bonus_key,
-    bonus_postings,
-    reversal_postings,
-)
+from domain.referral import BonusMove, Referral, ReferralStatus, opened_before
 
 log = logging.getLogger(__name__)
 
 
 async def decide_referral(uow: UnitOfWork, event: PaymentCompleted, now: datetime) -> None:
-    """The buyer's first completed purchase decides their pending referral, once."""
+    """The buyer's first purchase decides their referral, whichever is fulfilled first."""
     referral = await uow.referrals.get(event.user_id, for_update=True)
-    if referral is None or referral.status is not ReferralStatus.PENDING:
+    if referral is None:
         return
-    await _settle(uow, referral, await _payment(uow, event.payment_id), now)
+    payment = await _payment(uow, event.payment_id)
+    if await _comes_first(uow, referral, payment):
+        await _settle(uow, referral, payment, now)
 
 
-async def _settle(uow: UnitOfWork, referral: Referral, payment: Payment, now: datetime) -> None:
-    """The first purchase decides the referral, once: a bonus pair, or never."""
-    if not referral.qualifies(payment):
-        outcome = ReferralStatus.INELIGIBLE
-    elif await uow.referrals.take_use(referral.referrer_id, referral.terms.max_uses):
-        outcome = ReferralStatus.REWARDED
-    else:
-        outcome = ReferralStatus.CAPPED
-    referral.decide(outcome, payment.id, now)
-    if outcome is ReferralStatus.REWARDED:
-        for posting in bonus_postings(referral):
-            await grant(uow, posting, now)
-        uow.record(
-            ReferralRewarded(
-                user_id=referral.referrer_id,
-                occurred_at=now,
-                referred_user_id=referral.user_id,
-                payment_id=payment.id,
-                bonus_credits=referral.terms.bonus_credits,
-            )
-        )
+async def settle_referral_on_refunds(
+    uow: UnitOfWork, event: RefundApplied | RefundRestored, now: datetime
+) -> None:
+    """A refund of the first purchase was applied or undone: the bonuses follow."""
+    referral = await uow.referrals.get(event.user_id, for_update=True)
+    if referral is not None and referral.payment_id == event.payment_id:
+        await _settle(uow, referral, await _payment(uow, event.payment_id), now)
+
+
+async def _comes_first(uow: UnitOfWork, referral: Referral, payment: Payment) -> bool:
+    """Whether ``payment`` is the first purchase as far as is known now."""
+    if referral.status is ReferralStatus.PENDING:
+        return True
+    decided_at = referral.decided_at
+    if referral.payment_id is None or (decided_at is not None and payment.created_at > decided_at):
+        return False  # opened after the deciding payment was fulfilled: not first
+    deciding = await uow.payments.get(referral.payment_id)
+    return deciding is None or opened_before(payment, deciding)
+
+
+async def _settle(uow: UnitOfWork, referral: Referral, first: Payment, now: datetime) -> None:
+    """Bring the referral, the referrer's use and both bonuses to what ``first`` decides."""
+    has_use = referral.holds_use
+    if not referral.qualifies(first):
+        if has_use:
+            await uow.referrals.release_use(referral.referrer_id)
+    elif not has_use:
+        has_use = await uow.referrals.take_use(referral.referrer_id, referral.terms.max_uses)
+    move = referral.settle(first, has_use, now)
+    if move is BonusMove.GRANT:
+        await give_back_bonuses(uow, referral, now)
+    elif move is BonusMove.TAKE_BACK:
+        await take_back_bonuses(uow, referral, now)
     await uow.referrals.save(referral)
     log.info(
-        "referral_decided user_id=%s referrer_id=%s payment_id=%s outcome=%s",
+        "referral_settled user_id=%s referrer_id=%s payment_id=%s status=%s bonus=%s",
         referral.user_id,
         referral.referrer_id,
-        payment.id,
-        outcome,
+        first.id,
+        referral.status,
+        None if move is None else move.value,
     )
-
-
-async def reverse_referral_if_undone(uow: UnitOfWork, event: RefundApplied, now: datetime) -> None:
-    """Reverse both bonuses once refunds take the qualifying payment under the minimum."""
-    referral = await uow.referrals.get(event.user_id, for_update=True)
-    if referral is None or referral.status is not ReferralStatus.REWARDED:
-        return
-    if referral.is_undone_by(await _payment(uow, event.payment_id)):
-        await reverse_bonuses(uow, referral, now)
-
-
-async def reverse_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) -> bool:
-    """Take back both bonuses of a rewarded referral (a refund, or a lost dispute).
-
-    Each reversal has its own key, so this runs at most once; balances may go
-    negative when the bonus was spent, as with refunds (docs/failure-modes.md #9, 10).
-    """
-    if not referral.reverse(now):
-        return False
-    lots = [await uow.lots.lot_for_key(bonus_key(referral, side)) for side in SIDES]
-    referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
-    for posting in reversal_postings(referral, referred_lot, referrer_lot):
-        await uow.ledger.post(posting, now)
-    await uow.referrals.save(referral)
-    uow.record(
-        ReferralReversed(
-            user_id=referral.referrer_id,
-            occurred_at=now,
-            referred_user_id=referral.user_id,
-            payment_id=referral.payment_id,
-            bonus_credits=referral.terms.bonus_credits,
-        )
-    )
-    log.info(
-        "referral_reversed user_id=%s referrer_id=%s payment_id=%s",
-        referral.user_id,
-        referral.referrer_id,
-        referral.payment_id,
-    )
-    return True
 
 
 async def _payment(uow: UnitOfWork, payment_id: str) -> Payment:

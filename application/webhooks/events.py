@@ -101,3 +101,24 @@ class RefundsReported(PaymentEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unhandled(GatewayEvent):
     """An event of a type we do not act on."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unusable(GatewayEvent):
+    """A verified event that can never be applied: an id or type longer than the gateway
+    ever sends, or text no database stores (a NUL byte).
+
+    The adapter gives it an ``event_id`` and ``type`` that can be recorded (a key derived
+    from an id that cannot be), so a redelivery is recognised; ``reason`` says what was
+    wrong.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownObject(GatewayEvent):
+    """An event about an object the gateway account itself does not know (its refunds
+    cannot be listed): no payment of ours can be matched to it, now or later."""
+
+    object_id: str

@@ -31,6 +31,7 @@ async def handle_gateway_event(
     handler = HANDLERS.get(type(event))
     if handler is not None and handler.prepare is not None:
         event = await handler.prepare(event, gateway)  # gateway I/O, never in the transaction
+        handler = HANDLERS.get(type(event))
     now = clock.now()
     async with uow_factory() as uow:
         if not await uow.events.claim(event, now):

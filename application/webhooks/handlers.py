@@ -1,6 +1,8 @@
 """Which handler applies which gateway event: the one table a new kind is added to.
 
-An event class without an entry is recorded as unhandled.
+An event class without an entry is recorded as unhandled. A ``prepare`` step may turn
+an event into another class (refunds of an object the gateway does not know): the
+handler of what it returns applies it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from application.webhooks.events import (
     PaymentFailed,
     PaymentSucceeded,
     RefundsReported,
+    UnknownObject,
+    Unusable,
 )
 from application.webhooks.handling import EventHandler
+from application.webhooks.when_event_cannot_apply import on_unknown_object, on_unusable
 from application.webhooks.when_payment_failed import (
     on_checkout_expired,
     on_payment_canceled,
@@ -33,4 +38,6 @@ HANDLERS: Mapping[type[GatewayEvent], EventHandler[Any]] = {
     PaymentCanceled: EventHandler(on_payment_canceled),
     CheckoutExpired: EventHandler(on_checkout_expired),
     RefundsReported: EventHandler(on_refunds_reported, prepare=gather_refunds),
+    Unusable: EventHandler(on_unusable),
+    UnknownObject: EventHandler(on_unknown_object),
 }

@@ -2,7 +2,9 @@
 
 A handler ``apply(uow, event, now)`` finds its own aggregate and changes it inside
 the transaction that claims the event. Gateway I/O it needs first (listing refunds,
-say) is its ``prepare`` step, run before that transaction, never inside it.
+say) is its ``prepare`` step, run before that transaction, never inside it; it may
+answer an event of another class (what it learnt makes the event unusable), which
+that class's handler then applies.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class EventOutcome(enum.StrEnum):
     REJECTED = "rejected_amount_mismatch"
     NOT_OURS = "ignored_unknown_object"
     UNHANDLED = "ignored_unhandled_type"
+    UNUSABLE = "ignored_unusable"
 
 
 class EventNotReady(Exception):
@@ -53,4 +56,4 @@ NOT_OURS = Handled(EventOutcome.NOT_OURS)
 @dataclass(frozen=True, slots=True)
 class EventHandler(Generic[E]):
     apply: Callable[[UnitOfWork, E, datetime], Awaitable[Handled]]
-    prepare: Callable[[E, WebhookGateway], Awaitable[E]] | None = None
+    prepare: Callable[[E, WebhookGateway], Awaitable[GatewayEvent]] | None = None

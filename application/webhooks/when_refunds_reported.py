@@ -4,29 +4,39 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from application.ports import UnitOfWork
 from application.refunds.apply_refund import apply_refunds
-from application.webhooks.events import RefundsReported
+from application.webhooks.events import GatewayEvent, RefundsReported, UnknownObject
 from application.webhooks.gateway import WebhookGateway
 from application.webhooks.handling import NOT_OURS, EventNotReady, EventOutcome, Handled
 from application.webhooks.payment_lookup import find_payment
 from domain.errors import GatewayRejected, NotFound
 
 
-async def gather_refunds(event: RefundsReported, gateway: WebhookGateway) -> RefundsReported:
+async def gather_refunds(
+    event: RefundsReported, gateway: WebhookGateway
+) -> RefundsReported | UnknownObject:
     """List the refunds the event did not name, and learn whose payment it is.
 
     Refund objects carry no metadata of ours, and a Checkout payment learns its
     PaymentIntent id only from its paid events. A refund that overtakes those events
     would match nothing and be lost; the PaymentIntent's metadata (set by us when it
     was created) names the payment, so the refund waits for it instead.
+
+    Refunds of a PaymentIntent the gateway does not know can never be listed: the event
+    is about an unknown object, not an error to be redelivered for days.
     """
     intent_id = event.payment.intent_id
     if intent_id is None:
         return event
     if event.refunds is None:
-        event = replace(event, refunds=tuple(await gateway.list_refunds(intent_id)))
+        try:
+            refunds = tuple(await gateway.list_refunds(intent_id))
+        except (GatewayRejected, NotFound):
+            return UnknownObject(**_envelope(event), object_id=intent_id)
+        event = replace(event, refunds=refunds)
     if event.payment.metadata.get("payment_id"):
         return event
     try:
@@ -35,6 +45,15 @@ async def gather_refunds(event: RefundsReported, gateway: WebhookGateway) -> Ref
         return event  # not an object this account knows: recorded as not ours
     metadata = {**intent.metadata, **event.payment.metadata}
     return replace(event, payment=replace(event.payment, metadata=metadata))
+
+
+def _envelope(event: GatewayEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "type": event.type,
+        "created_at": event.created_at,
+        "livemode": event.livemode,
+    }
 
 
 async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:

@@ -7,9 +7,11 @@ each response declares the fields it shows, converted from the entity by name.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
+from litestar.datastructures import ResponseHeader
 
 from application.accounts.users import CreatedUser, IssuedKey
 from application.ports import Page
@@ -70,6 +72,32 @@ class ApiKeyOut(msgspec.Struct):
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
         return convert(key, cls)
+
+
+NEXT_PAGE_HEADERS = [
+    ResponseHeader(
+        name="X-Next-Cursor",
+        description="The cursor of the next page; absent on the last page.",
+        required=False,
+        documentation_only=True,
+    ),
+    ResponseHeader(
+        name="Link",
+        description='The next page as ``<url>; rel="next"``; absent on the last page.',
+        required=False,
+        documentation_only=True,
+    ),
+]
+
+
+def next_page_headers(path: str, limit: int | None, page: Page[Any]) -> dict[str, str]:
+    """Pages of a list whose body is a bare JSON array: the body cannot say more."""
+    if page.next_cursor is None:
+        return {}
+    query = urlencode(
+        {**({"limit": limit} if limit is not None else {}), "cursor": page.next_cursor}
+    )
+    return {"X-Next-Cursor": page.next_cursor, "Link": f'<{path}?{query}>; rel="next"'}
 
 
 class ApiKeyCreatedOut(msgspec.Struct):

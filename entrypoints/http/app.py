@@ -9,8 +9,6 @@ from typing import Any
 from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.response import Redirect
 from sqlalchemy import text
 
@@ -19,7 +17,9 @@ from entrypoints.container import Container
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
-from entrypoints.http.limits import rate_limit
+from entrypoints.http.limits import limiter_stores, rate_limit
+from entrypoints.http.openapi import document, errors, openapi_config
+from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
@@ -34,7 +34,7 @@ def create_app(container: Container) -> Litestar:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", tags=["health"])
+    @get("/ready", tags=["health"], responses=errors(503))
     async def ready() -> Response[Any]:
         try:
             async with container.engine().connect() as conn:
@@ -75,22 +75,21 @@ def create_app(container: Container) -> Litestar:
         assert isinstance(gateway, SandboxGateway)
         handlers.append(SandboxController)
         deps["sandbox"] = Provide(lambda: gateway, sync_to_thread=False, use_cache=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies=deps,
         state=State(app_state(container)),
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
-        middleware=rate_limit(settings.rate_limit_per_minute),
+        middleware=rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        stores=limiter_stores(),
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="creditline",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(path="/openapi.json"), SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         debug=False,
         # Keep entrypoints.logs' JSON configuration: Litestar's default would replace the
         # root handler with its own plain-text queue handler.
         logging_config=None,
     )
+    document(app)
+    return app

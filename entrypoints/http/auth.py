@@ -9,37 +9,106 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cachetools import TTLCache
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from application.accounts.users import Principal
-from domain.errors import Forbidden
+from application.ids import hash_api_key
+from domain.errors import Forbidden, Unauthenticated
 
 Authenticate = Callable[[str | None], Awaitable[Principal]]
 AUTHENTICATE = "authenticate"
 """The app's state holds the bound ``authenticate`` use case under this name."""
 
 _PRINCIPAL = "principal"
+_REFUSED = "principal_refused"
 
 
-def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+RECENT_CALLERS = "recent_callers"
+"""The app's state holds the ``RecentCallers`` the rate limiter reads under this name."""
+
+
+class RecentCallers:
+    """Which principal each recently authenticated key belongs to, by the key's digest.
+
+    The rate limiter runs before authentication and must not query the database: it
+    keys a request on its principal only when this knows the key (a wrong key never
+    gets here). Bounded in size and age; a key that fails is forgotten at once.
+    """
+
+    def __init__(self, max_keys: int = 100_000, ttl_seconds: int = 3600) -> None:
+        self._principals: TTLCache[str, str] = TTLCache(max_keys, ttl_seconds)
+
+    def principal_for(self, token: str) -> str | None:
+        return self._principals.get(hash_api_key(token))
+
+    def remember(self, token: str, principal: Principal) -> None:
+        digest = hash_api_key(token)
+        user = principal.user
+        self._principals[digest] = f"user:{user.id}" if user else f"operator:{digest[:16]}"
+
+    def forget(self, token: str) -> None:
+        self._principals.pop(hash_api_key(token), None)
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The key of ``Authorization: Bearer <key>``, the scheme in any case."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Authenticated once per request: the rate limiter may have asked already, and a
+    refusal is remembered too, so a wrong key costs one lookup."""
     state = connection.scope.setdefault("state", {})
+    refused: Unauthenticated | None = state.get(_REFUSED)
+    if refused is not None:
+        raise Unauthenticated(refused.message)
     principal: Principal | None = state.get(_PRINCIPAL)
     if principal is None:
-        authenticate: Authenticate = connection.app.state[AUTHENTICATE]
-        principal = state[_PRINCIPAL] = await authenticate(_bearer(connection))
+        try:
+            principal = state[_PRINCIPAL] = await _authenticate(connection)
+        except Unauthenticated as exc:
+            state[_REFUSED] = exc
+            raise
+    return principal
+
+
+async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    authenticate: Authenticate = connection.app.state[AUTHENTICATE]
+    recent: RecentCallers | None = connection.app.state.get(RECENT_CALLERS)
+    token = bearer_token(connection)
+    try:
+        principal = await authenticate(token)
+    except Unauthenticated:
+        if token and recent:
+            recent.forget(token)
+        raise
+    if token and recent:
+        recent.remember(token, principal)
     return principal
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return await principal_of(request)
+
+
+def needs_key(route_handler: BaseRouteHandler) -> bool:
+    """A route that acts for its caller or is for operators only."""
+    acts_for_caller = "principal" in route_handler.parsed_fn_signature.parameters
+    return acts_for_caller or requires_admin in route_handler.resolve_guards()
+
+
+async def authenticate_first(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """A route that needs a key asks for it before its body is read or decoded: a
+    caller without a key gets 401 whatever it sends."""
+    if needs_key(route_handler):
+        await principal_of(connection)
 
 
 async def requires_admin(

@@ -15,6 +15,7 @@ from application.rewards.coupons import Redeemed
 from domain.coupon import Coupon, Redemption
 from entrypoints.http import coupon_schemas as s
 from entrypoints.http.auth import requires_admin
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 from entrypoints.http.reward_schemas import CodeIn
 
@@ -23,7 +24,7 @@ class CouponsController(Controller):
     path = "/api/coupons"
     tags = ["coupons"]
 
-    @post("/redeem", status_code=200)
+    @post("/redeem", status_code=200, responses=errors(404, 409, 422))
     async def redeem(
         self,
         data: JSONBody[CodeIn],
@@ -51,7 +52,7 @@ class AdminCouponsController(Controller):
     tags = ["coupons", "admin"]
     guards = [requires_admin]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(409))
     async def create(
         self,
         data: JSONBody[s.CouponIn],
@@ -80,7 +81,7 @@ class AdminCouponsController(Controller):
     ) -> s.CouponDetailsOut:
         return s.CouponDetailsOut.of(await get_coupon(code, limit, cursor))
 
-    @patch("/{code:str}")
+    @patch("/{code:str}", responses=errors(409, 422))
     async def change(
         self,
         code: FromPath[str],

@@ -12,7 +12,7 @@ from typing import Any
 from litestar.di import Provide
 
 from entrypoints.container import Container, use_case_providers
-from entrypoints.http.auth import AUTHENTICATE, provide_principal
+from entrypoints.http.auth import AUTHENTICATE, RECENT_CALLERS, RecentCallers, provide_principal
 
 
 def _ask(provider: Callable[[], object]) -> Provide:
@@ -23,7 +23,7 @@ def _ask(provider: Callable[[], object]) -> Provide:
 
 
 def app_state(container: Container) -> dict[str, Any]:
-    return {AUTHENTICATE: container.use_cases.authenticate()}
+    return {AUTHENTICATE: container.use_cases.authenticate(), RECENT_CALLERS: RecentCallers()}
 
 
 def dependencies(container: Container) -> dict[str, Provide]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from application.webhooks.gateway import InvalidSignature, MalformedEvent
@@ -35,11 +35,14 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response[Any]:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(
         {"error": {"code": code, "message": message}},
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -86,12 +89,25 @@ def _http(exc: HTTPException) -> Response[Any]:
     # Litestar wraps every body decoding error (msgspec's "malformed", "truncated", ...).
     if status == 400 and isinstance(exc.__cause__, SerializationException):
         code = "malformed_json"
-    return error_response(status, code, exc.detail)
+    # Kept: a 429's Retry-After and RateLimit-*, a 405's Allow.
+    return error_response(status, code, exc.detail, dict(exc.headers or {}))
 
 
 def _database(exc: Exception) -> Response[Any]:
+    if _refused_value(exc):
+        log.warning("database_refused_value error=%s", type(exc).__name__)
+        return error_response(400, "validation_error", "a value was refused by the database")
     log.error("database_unavailable error=%s", type(exc).__name__)
     return error_response(503, "database_unavailable", "the database is unavailable; retry")
+
+
+def _refused_value(exc: Exception) -> bool:
+    """SQLSTATE class 22 (data exception: a NUL in text, a number out of range) is the
+    value's fault, not an outage: retrying it would fail the same way."""
+    if isinstance(exc, DataError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 _MAPPING: dict[type[Exception], Callable[[Any], Response[Any]]] = {

@@ -1,4 +1,12 @@
-"""Per-caller rate limiting (429), keyed by API key, else by client address.
+"""Per-caller rate limiting (429), keyed by the authenticated principal, else by address.
+
+The limiter runs before authentication. A bearer key that authenticated lately is
+known (``RecentCallers``): its requests spend its principal's budget, however the
+header is spelled and whichever of the user's keys is sent. Every other request, a
+missing, unknown or wrong key alike, spends its client address's budget, so guessing
+keys or coupon codes costs the guesser's address at most one lookup per allowed
+request. ``X-Forwarded-For`` names the client only when the peer is one of
+``TRUSTED_PROXIES``.
 
 Stripe's webhooks, health checks and the sandbox are exempt: throttling Stripe
 would only delay credits, and Stripe already paces its retries. Counters live in
@@ -7,28 +15,158 @@ the process, so with several replicas each enforces the limit on its own share.
 
 from __future__ import annotations
 
-import hashlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
+from cachetools import TTLCache
 from litestar import Request
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.types import Middleware
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import (
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
+from litestar.stores.base import Store
+from litestar.types import Middleware, Receive, Scope, Send
+
+from domain.errors import Unauthenticated
+from entrypoints.http.auth import RECENT_CALLERS, RecentCallers, bearer_token, principal_of
 
 EXEMPT = ["^/api/stripe/webhook$", "^/health$", "^/ready$", "^/sandbox/"]
+WINDOW_SECONDS = 60
+MAX_BUCKETS = 100_000
+STORE = "rate_limit"
+
+Network = IPv4Network | IPv6Network
+
+
+class BucketStore(Store):
+    """Litestar's memory store keeps expired buckets forever: this one drops each after
+    its window and holds at most ``max_buckets`` (least recently used go first)."""
+
+    def __init__(
+        self,
+        max_buckets: int = MAX_BUCKETS,
+        window_seconds: int = WINDOW_SECONDS,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._buckets: TTLCache[str, bytes] = TTLCache(max_buckets, window_seconds, timer)
+
+    def bucket_count(self) -> int:
+        """Not ``__len__``: Litestar's registry would take an empty store for none."""
+        self._buckets.expire()
+        return len(self._buckets)
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        self._buckets[key] = value.encode() if isinstance(value, str) else value
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return self._buckets.get(key)
+
+    async def delete(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+    async def delete_all(self) -> None:
+        self._buckets.clear()
+
+    async def exists(self, key: str) -> bool:
+        return key in self._buckets
+
+    async def expires_in(self, key: str) -> int | None:
+        return WINDOW_SECONDS if key in self._buckets else None
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        parsed = ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxies)
+
+
+def client_address(peer: str, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
+    """The peer, or, behind trusted proxies, the last hop none of them added: a client
+    can write anything into X-Forwarded-For, but only before our proxies append."""
+    if not forwarded_for or not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+_CALLER = "rate_limit_caller"
+
+
+class _Limiter(RateLimitMiddleware):
+    """Litestar's limiter, told who is calling, and whose 429 says when to retry."""
+
+    proxies: tuple[Network, ...] = ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
+        try:
+            scope.setdefault("state", {})[_CALLER] = await self._caller(request)
+            await super().__call__(scope, receive, send)
+        except TooManyRequestsException as exc:
+            reset = (exc.headers or {}).get(self.config.rate_limit_reset_header_key)
+            if reset is not None:
+                exc.headers["Retry-After"] = reset
+            raise
+
+    async def _caller(self, request: Request[Any, Any, Any]) -> str:
+        """A known key's principal; else the client address, after an unknown key has
+        spent one of its address's lookups (a wrong key never becomes known)."""
+        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+        address = "addr:" + client_address(get_remote_address(request), forwarded, self.proxies)
+        token = bearer_token(request)
+        recent: RecentCallers | None = request.app.state.get(RECENT_CALLERS)
+        if token is None or recent is None:
+            return address
+        known = recent.principal_for(token)
+        if known is not None:
+            return known
+        await self._spend_lookup("lookup:" + address, request)
+        try:
+            await principal_of(request)
+        except Unauthenticated:
+            return address
+        return recent.principal_for(token) or address
+
+    async def _spend_lookup(self, key: str, request: Request[Any, Any, Any]) -> None:
+        store = self.config.get_store_from_app(request.app)
+        async with self._lock:
+            spent = await self.retrieve_cached_history(key, store)
+            if len(spent.history) >= self.max_requests:
+                raise TooManyRequestsException(headers=self.create_response_headers(spent))
+            await self.set_cached_history(key=key, cache_object=spent, store=store)
 
 
 def _caller(request: Request[Any, Any, Any]) -> str:
-    header = request.headers.get("authorization", "")
-    if header:
-        return "key:" + hashlib.sha256(header.encode("utf-8")).hexdigest()[:32]
-    return "ip:" + get_remote_address(request)
+    caller: str = request.scope["state"][_CALLER]
+    return caller
 
 
-def rate_limit(per_minute: int) -> list[Middleware]:
+def rate_limit(per_minute: int, trusted_proxies: Sequence[Network] = ()) -> list[Middleware]:
     """The middleware list for ``RATE_LIMIT_PER_MINUTE`` (0 turns limiting off)."""
     if per_minute <= 0:
         return []
+    limiter = type("Limiter", (_Limiter,), {"proxies": tuple(trusted_proxies)})
     config = RateLimitConfig(
-        rate_limit=("minute", per_minute), exclude=EXEMPT, identifier_for_request=_caller
+        rate_limit=("minute", per_minute),
+        exclude=EXEMPT,
+        identifier_for_request=_caller,
+        middleware_class=limiter,
+        store=STORE,
     )
     return [config.middleware]
+
+
+def limiter_stores() -> dict[str, Store]:
+    return {STORE: BucketStore()}

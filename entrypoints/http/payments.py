@@ -23,6 +23,7 @@ from domain.credits import CreditPackage
 from domain.payment import Payment
 from entrypoints.http import schemas as s
 from entrypoints.http.auth import requires_admin
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, IdempotencyKey, Limit, UseCase, strict_body
 
 
@@ -43,7 +44,7 @@ class StripeController(Controller):
     ) -> list[s.PackageOut]:
         return [s.PackageOut.of(p) for p in credit_packages]
 
-    @post("/checkout-session", status_code=200)
+    @post("/checkout-session", status_code=200, responses=errors(404, 422))
     async def create_checkout(
         self,
         data: JSONBody[s.CheckoutSessionIn],
@@ -68,7 +69,7 @@ class StripeController(Controller):
         view = await sync_checkout_session(session_id, principal.require_user().id)
         return s.CheckoutSessionDetailsOut.of(session_id, view)
 
-    @post("/payment-intent", status_code=200)
+    @post("/payment-intent", status_code=200, responses=errors(404, 422))
     async def create_intent(
         self,
         data: JSONBody[s.PaymentIntentIn],
@@ -110,7 +111,7 @@ class StripeController(Controller):
         user_id = principal.user.id if principal.user else None
         return s.PaymentOut.of(await get_payment(payment_id, user_id, principal.is_admin))
 
-    @post("/refund", status_code=200, guards=[requires_admin])
+    @post("/refund", status_code=200, guards=[requires_admin], responses=errors(404, 422))
     async def refund(
         self,
         data: JSONBody[s.RefundIn],

@@ -13,6 +13,7 @@ from application.accounts.users import Principal
 from application.rewards.referrals import ReferralStats, own_code
 from domain.referral import Referral
 from entrypoints.http import reward_schemas as s
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import UseCase, strict_body
 
 
@@ -20,7 +21,7 @@ class ReferralsController(Controller):
     path = "/api/referrals"
     tags = ["referrals"]
 
-    @post("/apply", status_code=200)
+    @post("/apply", status_code=200, responses=errors(409, 422))
     async def apply(
         self,
         data: JSONBody[s.CodeIn],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -16,6 +15,7 @@ from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
 from entrypoints.http.auth import requires_admin
+from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 
 
@@ -23,7 +23,7 @@ class UsersController(Controller):
     path = "/api/users"
     tags = ["users"]
 
-    @post("/", status_code=201, guards=[requires_admin])
+    @post("/", status_code=201, guards=[requires_admin], responses=errors(409))
     async def create(
         self,
         data: JSONBody[s.UserIn],
@@ -58,13 +58,18 @@ class UsersController(Controller):
         issued = await create_api_key(principal.require_user().id, data.name)
         return s.ApiKeyCreatedOut.of(issued)
 
-    @get("/me/api-keys")
+    @get("/me/api-keys", response_headers=s.NEXT_PAGE_HEADERS)
     async def list_keys(
         self,
         principal: NamedDependency[Principal],
-        list_api_keys: NamedDependency[UseCase[Sequence[ApiKey]]],
-    ) -> list[s.ApiKeyOut]:
-        return [s.ApiKeyOut.of(k) for k in await list_api_keys(principal.require_user().id)]
+        list_api_keys: NamedDependency[UseCase[Page[ApiKey]]],
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Response[list[s.ApiKeyOut]]:
+        """A bare list, as before pages existed; the next page is named in headers."""
+        page = await list_api_keys(principal.require_user().id, limit, cursor)
+        keys = [s.ApiKeyOut.of(k) for k in page.items]
+        return Response(keys, headers=s.next_page_headers(self.path + "/me/api-keys", limit, page))
 
     @delete("/me/api-keys/{key_id:str}", status_code=204)
     async def revoke_key(

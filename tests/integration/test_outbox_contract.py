@@ -272,6 +272,19 @@ async def test_a_refund_writes_its_rows_once_and_its_failure_writes_the_restore(
 
     await refund(uows, payment_id, a_refund(payment_id, 1000, RefundStatus.FAILED))
     restored = await new_rows(uows, again)
-    assert rows(restored) == [("credits.granted", buyer), ("payment.refund_restored", buyer)]
-    grant = next(m for m in restored if m.type == CreditsGranted.type)
-    assert (grant.payload["kind"], grant.payload["credits"]) == (EntryKind.REFUND_RESTORE, 1000)
+    # The purchase qualifies again, so both bonuses come back (issue 8, item 3).
+    assert rows(restored) == sorted(
+        [
+            ("credits.granted", buyer),
+            ("payment.refund_restored", buyer),
+            ("credits.granted", buyer),
+            ("credits.granted", referrer),
+            ("referral.rewarded", referrer),
+        ]
+    )
+    grants = sorted(
+        (m.payload["kind"], m.payload["credits"])
+        for m in restored
+        if m.type == CreditsGranted.type and m.user_id == buyer
+    )
+    assert grants == [(EntryKind.REFERRAL_BONUS, 300), (EntryKind.REFUND_RESTORE, 1000)]

@@ -755,6 +755,23 @@ async def test_api_keys_are_found_listed_and_revoked(backend: Backend) -> None:
     async with backend.uow() as uow:
         assert await uow.users.find_api_key("h1") is None
         assert await uow.users.find_api_key("h2") == keys[1]
-        listed = await uow.users.list_api_keys("u1")
-        assert await uow.users.list_api_keys("u2") == []
+        listed = (await uow.users.list_api_keys("u1", 10, None)).items
+        assert (await uow.users.list_api_keys("u2", 10, None)).items == []
     assert listed == [replace(keys[0], revoked_at=later), keys[1]]
+
+
+async def test_api_keys_are_paged_and_only_active_ones_counted(backend: Backend) -> None:
+    keys = [ApiKey(f"k{n}", "u1", f"cl_{n}", f"h{n}", NOW + timedelta(seconds=n)) for n in range(5)]
+    async with backend.uow() as uow:
+        await uow.users.add(a_user("u1", "a@example.com"))
+        for key in keys:
+            await uow.users.add_api_key(key)
+        await uow.users.revoke_api_key("u1", "k3", NOW)
+        assert await uow.users.count_active_api_keys("u1") == 4
+        assert await uow.users.count_active_api_keys("nobody") == 0
+        await uow.commit()
+    async with backend.uow() as uow:
+        first = await uow.users.list_api_keys("u1", 3, None)
+        rest = await uow.users.list_api_keys("u1", 3, first.next_cursor)
+    assert [k.id for k in first.items] == ["k0", "k1", "k2"]
+    assert ([k.id for k in rest.items], rest.next_cursor) == (["k3", "k4"], None)

@@ -19,6 +19,7 @@ from application.ports import UnitOfWorkFactory
 from application.rewards.ports import StatusTally
 from domain.coupon import Coupon, CouponTerms, Redemption
 from domain.errors import CouponCodeTaken
+from domain.payment import Payment, PaymentKind, PaymentStatus
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 from domain.trial import Trial
 from domain.user import User
@@ -66,21 +67,53 @@ async def test_one_referral_per_user_and_the_profile_mirrors_it(uow: UnitOfWorkF
 
 async def test_a_decision_is_saved(uow: UnitOfWorkFactory) -> None:
     referral = Referral("b", "a", ReferralTerms(), NOW)
+    first = Payment(
+        id="pay_1",
+        user_id="b",
+        kind=PaymentKind.CHECKOUT,
+        amount=1000,
+        currency="usd",
+        credits=1000,
+        status=PaymentStatus.COMPLETED,
+        created_at=NOW,
+    )
     async with uow() as work:
         await work.referrals.add(referral)
         locked = await work.referrals.get("b", for_update=True)
         assert locked is not None
-        locked.decide(ReferralStatus.REWARDED, "pay_1", NOW + MINUTE)
+        locked.settle(first, True, NOW + MINUTE)
         await work.referrals.save(locked)
+        await work.commit()
+    async with uow() as work:
+        found = await work.referrals.get("b", for_update=True)
+        assert found is not None
+        assert (found.status, found.payment_id, found.decided_at) == (
+            ReferralStatus.REWARDED,
+            "pay_1",
+            NOW + MINUTE,
+        )
+        first.amount_refunded = 1000
+        found.settle(first, True, NOW + 2 * MINUTE)
+        await work.referrals.save(found)
         await work.commit()
     async with uow() as work:
         found = await work.referrals.get("b")
     assert found is not None
-    assert (found.status, found.payment_id, found.decided_at) == (
-        ReferralStatus.REWARDED,
-        "pay_1",
-        NOW + MINUTE,
+    assert (found.status, found.reversals, found.reversed_at) == (
+        ReferralStatus.REVERSED,
+        1,
+        NOW + 2 * MINUTE,
     )
+
+
+async def test_a_use_released_is_taken_again(uow: UnitOfWorkFactory) -> None:
+    async with uow() as work:
+        assert await work.referrals.take_use("a", 1)
+        await work.referrals.release_use("a")
+        await work.referrals.release_use("z")  # none taken: nothing to give back
+        assert (await work.referrals.uses("a"), await work.referrals.uses("z")) == (0, 0)
+        assert await work.referrals.take_use("a", 1)
+        await work.commit()
 
 
 async def test_take_use_stops_at_the_cap(uow: UnitOfWorkFactory) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from application.accounts.users import CreatedUser, create_user
 from domain.payment import Payment
@@ -32,7 +33,11 @@ async def sign_up(
 
 
 async def buy(app: App, user_id: str, amount: int = 1000, currency: str = "usd") -> Payment:
-    """A checkout paid at the gateway and its events handled: a completed purchase."""
+    """A checkout paid at the gateway and its events handled: a completed purchase.
+
+    Opened a second after anything before it, so the first purchase is well defined.
+    """
+    app.clock.advance(timedelta(seconds=1))
     created = await app.checkout(user_id, amount, currency)
     await app.handle_all(await app.pay(app.payment(created.payment_id)))
     return app.payment(created.payment_id)

@@ -32,11 +32,25 @@ def test_stripe_is_chosen_by_secret_key_and_needs_a_webhook_secret() -> None:
         ({"APP_ENV": "production"}, "sandbox"),
         ({"FRONTEND_URL": "not a url"}, "FRONTEND_URL"),
         ({"CREDITLINE_CONFIG": "/nonexistent.toml"}, "CREDITLINE_CONFIG"),
+        ({"TRUSTED_PROXIES": "10.0.0.1,proxy.local"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
+        ({"MAX_API_KEYS_PER_USER": "0"}, "MAX_API_KEYS_PER_USER"),
+        ({"MAX_API_KEYS_PER_USER": "many"}, "MAX_API_KEYS_PER_USER"),
     ],
 )
 def test_invalid_settings_name_themselves(env: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+def test_trusted_proxies_and_the_key_cap() -> None:
+    defaults = load_settings({})
+    assert (defaults.trusted_proxies, defaults.max_api_keys_per_user) == ((), 20)
+    s = load_settings(
+        {"TRUSTED_PROXIES": " 10.0.0.0/8, ::1 ,192.0.2.7", "MAX_API_KEYS_PER_USER": "5"}
+    )
+    assert [str(n) for n in s.trusted_proxies] == ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]
+    assert s.max_api_keys_per_user == 5
 
 
 def test_toml_config_packages_and_currencies(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,13 @@ from application.queries import (
     page_size,
     verify_ledger,
 )
-from domain.errors import EmailTaken, NotFound, Unauthenticated, ValidationFailed
+from domain.errors import (
+    ApiKeyLimitReached,
+    EmailTaken,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from domain.referral import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
 from tests.unit.conftest import T0, App
 
@@ -151,14 +158,14 @@ async def test_keys_are_created_listed_and_revoked(app: App) -> None:
     assert issued.key.key_hash == hash_api_key(issued.plaintext)
     assert (await auth(app, issued.plaintext)).require_user().id == user_id
 
-    keys = await list_api_keys(user_id, uow_factory=app.store.uow_factory)
+    keys = (await list_api_keys(user_id, uow_factory=app.store.uow_factory)).items
     assert [(k.name, k.revoked_at) for k in keys] == [("default", None), ("ci", None)]
 
     app.clock.advance(timedelta(minutes=1))
     await revoke_api_key(user_id, issued.key.id, uow_factory=app.store.uow_factory, clock=app.clock)
     with pytest.raises(Unauthenticated):
         await auth(app, issued.plaintext)
-    keys = await list_api_keys(user_id, uow_factory=app.store.uow_factory)
+    keys = (await list_api_keys(user_id, uow_factory=app.store.uow_factory)).items
     assert [(k.name, k.revoked_at) for k in keys] == [
         ("default", None),
         ("ci", T0 + timedelta(minutes=2)),
@@ -171,7 +178,7 @@ async def test_keys_are_created_listed_and_revoked(app: App) -> None:
 async def test_another_users_key_cannot_be_revoked_or_listed(app: App) -> None:
     alice = await create_user("a@example.com", uow_factory=app.store.uow_factory, clock=app.clock)
     bob = await create_user("b@example.com", uow_factory=app.store.uow_factory, clock=app.clock)
-    [bobs_key] = await list_api_keys(bob.user.id, uow_factory=app.store.uow_factory)
+    [bobs_key] = (await list_api_keys(bob.user.id, uow_factory=app.store.uow_factory)).items
     with pytest.raises(NotFound):
         await revoke_api_key(
             alice.user.id, bobs_key.id, uow_factory=app.store.uow_factory, clock=app.clock
@@ -181,7 +188,7 @@ async def test_another_users_key_cannot_be_revoked_or_listed(app: App) -> None:
             alice.user.id, "key_nope", uow_factory=app.store.uow_factory, clock=app.clock
         )
     assert (await auth(app, bob.api_key)).require_user().id == bob.user.id
-    alices = await list_api_keys(alice.user.id, uow_factory=app.store.uow_factory)
+    alices = (await list_api_keys(alice.user.id, uow_factory=app.store.uow_factory)).items
     assert {k.user_id for k in alices} == {alice.user.id}
 
 
@@ -257,3 +264,42 @@ async def test_a_payment_is_visible_to_its_owner_and_admins_only(app: App) -> No
     assert admin_view.user_id == payment.user_id
     with pytest.raises(NotFound):
         await get_payment("pay_nope", None, True, uow_factory=app.store.uow_factory)
+
+
+# ---- the cap on keys, and their pages -----------------------------------------------------
+
+
+async def test_a_user_holds_at_most_the_cap_of_active_keys(app: App) -> None:
+    created = await create_user(
+        "cap@example.com", uow_factory=app.store.uow_factory, clock=app.clock
+    )
+    user_id = created.user.id
+    make = functools.partial(
+        create_api_key, user_id, uow_factory=app.store.uow_factory, clock=app.clock, max_keys=3
+    )
+    await make("one")
+    second = await make("two")
+    with pytest.raises(ApiKeyLimitReached) as refused:
+        await make("three")
+    assert refused.value.code == "api_key_limit"
+    assert len(app.store.state.api_keys) == 3
+    # Only active keys count: a revoked one frees its place.
+    await revoke_api_key(user_id, second.key.id, uow_factory=app.store.uow_factory, clock=app.clock)
+    await make("three")
+    assert sum(k.revoked_at is None for k in app.store.state.api_keys.values()) == 3
+
+
+async def test_keys_are_listed_oldest_first_in_pages(app: App) -> None:
+    created = await create_user(
+        "pages@example.com", uow_factory=app.store.uow_factory, clock=app.clock
+    )
+    user_id = created.user.id
+    for name in ("a", "b", "c", "d"):
+        app.clock.advance(timedelta(seconds=1))
+        await create_api_key(user_id, name, uow_factory=app.store.uow_factory, clock=app.clock)
+    first = await list_api_keys(user_id, 2, None, uow_factory=app.store.uow_factory)
+    assert [k.name for k in first.items] == ["default", "a"]
+    second = await list_api_keys(user_id, 2, first.next_cursor, uow_factory=app.store.uow_factory)
+    assert [k.name for k in second.items] == ["b", "c"]
+    last = await list_api_keys(user_id, 2, second.next_cursor, uow_factory=app.store.uow_factory)
+    assert ([k.name for k in last.items], last.next_cursor) == (["d"], None)

@@ -20,12 +20,14 @@ from domain.ledger import EntryKind
 from domain.payment import Payment, PaymentKind, PaymentStatus
 from domain.referral import (
     REFERRAL_ALPHABET,
+    BonusMove,
     Referral,
     ReferralStatus,
     ReferralTerms,
     bonus_postings,
     check_referral_allowed,
     normalise_referral_code,
+    opened_before,
     purchase_value,
     retained_value,
     reversal_postings,
@@ -102,41 +104,53 @@ def test_retained_value_subtracts_refunds() -> None:
 # ---- a referral's life -----------------------------------------------------------------
 
 
-def test_a_referral_is_decided_once() -> None:
+def test_the_first_purchase_decides_and_settling_again_on_it_moves_nothing() -> None:
     r = referral()
-    r.decide(ReferralStatus.REWARDED, "pay_1", NOW)
+    assert r.settle(paid(1000), True, NOW) is BonusMove.GRANT
     assert (r.status, r.payment_id, r.decided_at) == (ReferralStatus.REWARDED, "pay_1", NOW)
-    with pytest.raises(ValidationFailed):
-        r.decide(ReferralStatus.INELIGIBLE, "pay_2", NOW)
+    assert r.settle(paid(1000), True, NOW) is None
+    assert r.reversals == 0
 
 
-def test_a_full_refund_undoes_the_qualifying_purchase() -> None:
+def test_a_purchase_under_the_minimum_or_without_a_use_pays_nothing() -> None:
+    under, capped = referral(), referral()
+    assert under.settle(paid(999), False, NOW) is None
+    assert under.status is ReferralStatus.INELIGIBLE
+    assert capped.settle(paid(1000), False, NOW) is None
+    assert capped.status is ReferralStatus.CAPPED
+
+
+def test_a_full_refund_undoes_the_qualifying_purchase_and_its_failure_redoes_it() -> None:
     r = referral()
-    r.decide(ReferralStatus.REWARDED, "pay_1", NOW)
     payment = paid(1000)
+    r.settle(payment, True, NOW)
     payment.amount_refunded = 1000
-    assert r.is_undone_by(payment)
-    assert r.reverse(NOW) and r.status is ReferralStatus.REVERSED
-    assert not r.reverse(NOW)
+    assert r.settle(payment, True, NOW) is BonusMove.TAKE_BACK
+    assert (r.status, r.reversals, r.reversed_at) == (ReferralStatus.REVERSED, 1, NOW)
+    assert r.settle(payment, True, NOW) is None
+    payment.amount_refunded = 0
+    assert r.settle(payment, True, NOW) is BonusMove.GRANT
+    assert (r.status, r.reversals, r.reversed_at) == (ReferralStatus.REWARDED, 1, None)
 
 
 def test_a_partial_refund_undoes_it_only_below_the_minimum() -> None:
     r = referral()
-    r.decide(ReferralStatus.REWARDED, "pay_1", NOW)
     payment = paid(5000)
+    r.settle(payment, True, NOW)
     payment.amount_refunded = 4000  # $10 kept: still a qualifying purchase
-    assert not r.is_undone_by(payment)
+    assert r.settle(payment, True, NOW) is None
     payment.amount_refunded = 4001
-    assert r.is_undone_by(payment)
+    assert r.settle(payment, True, NOW) is BonusMove.TAKE_BACK
 
 
-def test_only_the_qualifying_payment_of_a_rewarded_referral_undoes_it() -> None:
-    other = paid(1000)
-    other.id, other.amount_refunded = "pay_2", 1000
+def test_a_purchase_opened_earlier_decides_again() -> None:
     r = referral()
-    assert not r.is_undone_by(other)  # still pending
-    r.decide(ReferralStatus.REWARDED, "pay_1", NOW)
-    assert not r.is_undone_by(other)
+    later = paid(2000)
+    r.settle(later, True, NOW)
+    earlier = replace(paid(500), id="pay_0", created_at=NOW - timedelta(minutes=1))
+    assert opened_before(earlier, later) and not opened_before(later, earlier)
+    assert r.settle(earlier, True, NOW) is BonusMove.TAKE_BACK
+    assert (r.status, r.payment_id, r.reversals) == (ReferralStatus.INELIGIBLE, "pay_0", 1)
 
 
 def person(user_id: str, email: str, referred_by: str | None = None) -> User:
@@ -186,6 +200,18 @@ def test_bonuses_and_reversals_have_keys_of_their_own() -> None:
     keys = {p.idempotency_key for p in (*grants, *reversals)}
     assert len(keys) == 4 and all("usr_b" in key for key in keys)
     assert all(p.may_go_negative for p in reversals)
+
+
+def test_each_reversal_and_each_grant_after_one_has_a_key_of_its_own() -> None:
+    r = referral()
+    keys = {p.idempotency_key for p in (*bonus_postings(r), *reversal_postings(r, None, None))}
+    for n in (1, 2):
+        r.reversals = n
+        keys |= {p.idempotency_key for p in bonus_postings(r)}
+        r.reversals = n + 1
+        keys |= {p.idempotency_key for p in reversal_postings(r, None, None)}
+    assert len(keys) == 2 * 2 * 3
+    assert "referral:usr_b:referred:reversal" in keys  # the first reversal's key is unchanged
 
 
 # ---- trials ----------------------------------------------------------------------------

@@ -126,7 +126,9 @@ async def test_restored_credits_repay_the_refunds_debt_first_and_the_rest_is_spe
         lots = {
             lot.idempotency_key: lot.remaining for lot in await uow.lots.open_lots(payment.user_id)
         }
-        assert lots == {f"refund_restored:{payment.id}:re_1": 700}
+        # The 700 the reversal took from the purchase's lot go back to it; its 300 of
+        # debt repaid the debt.
+        assert lots == {f"purchase:{payment.id}": 700}
         with pytest.raises(InsufficientCredits):
             await uow.ledger.post(
                 Posting(payment.user_id, -701, EntryKind.USAGE_DEBIT, "request", "r2", "use:r2"), T0
@@ -146,7 +148,8 @@ async def test_a_pending_refund_that_succeeds_is_recorded_as_succeeded(app: App)
     assert app.balance(payment.user_id) == 600
 
 
-async def test_referral_bonuses_a_failed_refund_reversed_stay_reversed(app: App) -> None:
+async def test_referral_bonuses_a_failed_refund_reversed_come_back(app: App) -> None:
+    """As when the failure is reported before the refund (nothing reversed at all)."""
     referrer = await sign_up(app)
     friend = await sign_up(app, code=referrer.user.referral_code)
     payment = await buy(app, friend.user.id, 1000)
@@ -156,8 +159,8 @@ async def test_referral_bonuses_a_failed_refund_reversed_stay_reversed(app: App)
 
     await app.handle(report(payment, refund.refund_id, 1000, "failed", "refund.failed"))
 
-    assert (app.balance(friend.user.id), app.balance(referrer.user.id)) == (1000, 0)
+    assert (app.balance(friend.user.id), app.balance(referrer.user.id)) == (2000, 1000)
     referral = app.store.state.rewards.referrals[friend.user.id]
-    assert referral.status is ReferralStatus.REVERSED
+    assert (referral.status, referral.reversals) == (ReferralStatus.REWARDED, 1)
     assert app.payment(payment.id).status is PaymentStatus.COMPLETED
     assert await app.mismatches() == []
