@@ -8,7 +8,7 @@ The synchronous readers at the end are for tests, which inspect the fake PSP dir
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 
 from adapters.sandbox import codec
@@ -59,10 +59,24 @@ class MemorySandboxStore:
     def intents(self) -> list[IntentRecord]:
         return [r for r in self._records() if isinstance(r, IntentRecord)]
 
+    def session(self, session_id: str) -> SessionRecord:
+        record = codec.decode(self._objects[session_id])
+        assert isinstance(record, SessionRecord)
+        return record
+
     def intent(self, intent_id: str) -> IntentRecord:
         record = codec.decode(self._objects[intent_id])
         assert isinstance(record, IntentRecord)
         return record
+
+    def save(self, *records: codec.Record, events: Sequence[SandboxEvent] = ()) -> None:
+        """Change what the fake PSP keeps (and report it), as Stripe might behind our back."""
+        updated = tuple(codec.encode(record) for record in records)
+        self.apply(Changes(updated=updated, events=tuple(events)))
+
+    def forget_keys(self) -> None:
+        """Stripe keeps an idempotency key 24 hours, then forgets it."""
+        self._keys.clear()
 
     def kept_events(self) -> list[SandboxEvent]:
         return list(self._events)

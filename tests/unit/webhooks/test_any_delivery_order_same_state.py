@@ -23,9 +23,7 @@ from hypothesis import strategies as st
 
 from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
-from adapters.sandbox import codec
 from adapters.sandbox.events import build_event, refund_object
-from adapters.sandbox.store import Changes
 from application.refunds.gateway import FAILED_REFUND_STATUSES, RefundRequest, RefundStatus
 from application.webhooks.events import GatewayEvent
 from application.webhooks.handling import EventNotReady, EventOutcome
@@ -127,7 +125,7 @@ def _fail_at_gateway(app: App, intent_id: str | None, refund_id: str, report: st
     [record] = [r for r in intent.refunds if r.id == refund_id]
     record.status = RefundStatus.FAILED
     event = build_event(report, refund_object(record), int(app.clock.now().timestamp()))
-    app.sandbox_store.apply(Changes(updated=(codec.encode(intent),), events=(event,)))
+    app.sandbox_store.save(intent, events=(event,))
 
 
 def _without_refund_list(event: GatewayEvent) -> GatewayEvent:

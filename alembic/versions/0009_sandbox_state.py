@@ -1,7 +1,7 @@
 """the sandbox gateway's state
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-12
 
 Runs on PostgreSQL and SQLite. New tables only, used by the sandbox gateway alone
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0005"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
