@@ -36,10 +36,11 @@ class MessageBus:
 
     async def publish(self, uow: UnitOfWork, new: NewEvents) -> None:
         """Write each new event to the outbox and run its handlers, until none is left."""
-        while (event := new.next()) is not None:
-            await uow.outbox.add(event)
-            for handler in self._handlers.get(type(event), ()):
-                await handler(uow, event, event.occurred_at)
+        while events := new.drain():
+            await uow.outbox.add_all(events)  # one statement however many (a batch's debits)
+            for event in events:
+                for handler in self._handlers.get(type(event), ()):
+                    await handler(uow, event, event.occurred_at)
 
 
 class NewEvents:
@@ -55,11 +56,14 @@ class NewEvents:
     def record(self, event: DomainEvent) -> None:
         self._queue.append(event)
 
-    def next(self) -> DomainEvent | None:
+    def drain(self) -> list[DomainEvent]:
+        """Every event not yet taken, in order (handlers may record more afterwards)."""
         for payment in self._saved.values():
             self._queue.extend(payment.events)
             payment.events.clear()
-        return self._queue.popleft() if self._queue else None
+        events = list(self._queue)
+        self._queue.clear()
+        return events
 
 
 class SeenPayments:

@@ -17,6 +17,9 @@ from application.reconciliation.ports import LedgerAudit
 from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
+from application.subscriptions.ports import CustomerRepository, SubscriptionRepository
+from application.webhooks.disputes import DisputeRepository
 from application.webhooks.events import GatewayEvent
 from domain.events import DomainEvent
 from domain.payment import Payment
@@ -191,8 +194,14 @@ class UnitOfWork(Protocol):
     refunds: RefundLog
     referrals: ReferralRepository
     coupons: CouponRepository
+    subscriptions: SubscriptionRepository
+    customers: CustomerRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    spending: SpendingLedger
+    holds: HoldRepository
+    spend_requests: SpendRequests
+    disputes: DisputeRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -5,7 +5,10 @@ URLs (a local test page), Stripe's test cards and Stripe-shaped, signed webhooks
 the same webhook path as Stripe's. Its state sits in a ``SandboxStore``: the service's
 database (``sql_store``), so that every replica and ``creditline batch`` see one sandbox
 that outlives restarts, or memory for unit tests. Each operation is one short
-transaction of that store (``transact``). It is a rehearsal tool, never a record of money.
+transaction of that store (``transact``). Subscriptions (``SandboxSubscriptionGateway``)
+still keep their book, invoice PaymentIntents and events in process memory behind one
+lock; the calls below serve those objects from there. It is a rehearsal tool, never a
+record of money.
 
 Events are delivered *after* that transaction: the webhook path they trigger calls back
 into the gateway (``list_refunds``, ``get_checkout``). A call that delivers runs the
@@ -15,6 +18,7 @@ transaction.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,8 +27,11 @@ from adapters.sandbox import customer, merchant
 from adapters.sandbox.cards import find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.memory_store import MemorySandboxStore
-from adapters.sandbox.records import CheckoutDetails, Outcome
+from adapters.sandbox.records import CheckoutDetails, Outcome, SandboxEvent
+from adapters.sandbox.state import SandboxState
 from adapters.sandbox.store import SandboxStore
+from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
+from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.transact import Operation, transact
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
 from application.purchases.gateway import (
@@ -41,7 +48,7 @@ from domain.errors import NotFound
 T = TypeVar("T")
 
 
-class SandboxGateway:
+class SandboxGateway(SandboxSubscriptionGateway):
     def __init__(
         self,
         webhook_secrets: Sequence[str],
@@ -53,8 +60,11 @@ class SandboxGateway:
         self.webhook_secrets = tuple(webhook_secrets)
         self.store: SandboxStore = store if store is not None else MemorySandboxStore()
         self._outbox = Outbox(deliver, self.webhook_secrets, now)
-        self._public_url = public_url
+        self._state = SandboxState(public_url)  # subscriptions' objects, in memory
+        self._book = SubscriptionBook()  # subscriptions: adapters.sandbox.subscriptions
+        self._public_url = public_url.rstrip("/")
         self._now = now
+        self._lock = asyncio.Lock()
 
     # ---- PaymentGateway -------------------------------------------------------------------
 
@@ -103,7 +113,7 @@ class SandboxGateway:
         self, session_id: str, *, deliver: DeliveryMode = "now"
     ) -> CheckoutState:
         """Only an open session can be expired; a closed one raises ``GatewayRejected``."""
-        await self._run(
+        await self._act(
             session_id, lambda state, now: merchant.expire(state, session_id, now), deliver
         )
         return await self._read(session_id, lambda state, _: state.session(session_id).state())
@@ -111,14 +121,14 @@ class SandboxGateway:
     async def cancel_payment_intent(
         self, intent_id: str, *, deliver: DeliveryMode = "now"
     ) -> PaymentIntentState:
-        await self._run(
+        await self._act(
             intent_id, lambda state, now: merchant.cancel_intent(state, intent_id, now), deliver
         )
         return await self._read(intent_id, lambda state, _: state.intent(intent_id).state())
 
     async def list_events(self, created_after: datetime) -> list[GatewayEvent]:
         """Events created at or after ``created_after``, oldest first, as the Stripe adapter."""
-        kept = await self.store.events(int(created_after.timestamp()))
+        kept = await self._events(int(created_after.timestamp()))
         return [event.translate() for event in kept]
 
     # ---- what the customer does (the test page and the JSON API) --------------------------
@@ -126,8 +136,10 @@ class SandboxGateway:
     async def pay_checkout(
         self, session_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
+        if self.is_subscription_checkout(session_id):
+            return await self.pay_subscription_checkout(session_id, card_number, deliver)
         card = find_card(card_number)
-        return await self._run(
+        return await self._act(
             session_id,
             lambda state, now: customer.pay_checkout(state, session_id, card, now),
             deliver,
@@ -137,7 +149,7 @@ class SandboxGateway:
         self, intent_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
         card = find_card(card_number)
-        return await self._run(
+        return await self._act(
             intent_id,
             lambda state, now: customer.confirm_intent(state, intent_id, card, now),
             deliver,
@@ -147,7 +159,7 @@ class SandboxGateway:
         self, session_or_intent_id: str, succeed: bool, deliver: DeliveryMode = "now"
     ) -> Outcome:
         """Complete (or fail) the 3-D Secure step a ``4000 0025 0000 3155`` card asked for."""
-        return await self._run(
+        return await self._act(
             session_or_intent_id,
             lambda state, now: customer.authenticate(state, session_or_intent_id, succeed, now),
             deliver,
@@ -155,18 +167,24 @@ class SandboxGateway:
 
     async def expire_checkout_now(self, session_id: str, deliver: DeliveryMode = "now") -> Outcome:
         """The session runs out of time, as if its ``expires_at`` had passed."""
-        return await self._run(
+        return await self._act(
             session_id, lambda state, now: merchant.expire(state, session_id, now), deliver
         )
 
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
+        if self.is_subscription_checkout(session_id):
+            return await self.subscription_checkout_details(session_id)
         return await self._read(session_id, lambda state, _: state.details(session_id))
 
     # ---- for tests and scripts -------------------------------------------------------------
 
     async def event_payloads(self) -> list[dict[str, Any]]:
         """Every event produced so far, delivered or not, oldest first."""
-        return [event.payload() for event in await self.store.events(0)]
+        return [event.payload() for event in await self._events(0)]
+
+    def subscription_event_payloads(self) -> list[dict[str, Any]]:
+        """The subscriptions' events produced in this process, oldest first (kept in memory)."""
+        return [event.payload() for event in self._state.events]
 
     @property
     def deliveries(self) -> tuple[Delivery, ...]:
@@ -181,6 +199,8 @@ class SandboxGateway:
         """Send a kept event again (Stripe's retry or "resend"), freshly signed."""
         event = await self.store.event(event_id)
         if event is None:
+            event = next((e for e in self._state.events if e.id == event_id), None)
+        if event is None:
             raise NotFound(f"no such event: {event_id}")
         return await self._outbox.send_one(event)
 
@@ -188,16 +208,27 @@ class SandboxGateway:
         """A ``Stripe-Signature`` header for ``payload``, as a delivery would carry."""
         return self._outbox.sign(payload)
 
-    async def _run(
-        self, target: str, operation: Operation[Outcome], deliver: DeliveryMode
+    async def _run(self, action: Callable[[datetime], Outcome], deliver: DeliveryMode) -> Outcome:
+        """A subscription action, on the in-memory state under the lock."""
+        return await self._act(None, lambda _, now: action(now), deliver)
+
+    async def _act(
+        self, target: str | None, operation: Operation[Outcome], deliver: DeliveryMode
     ) -> Outcome:
         try:
-            outcome = await self._transact(operation, target=target)
+            outcome = await self._transact(operation, target=target, memory=target is None)
         except CheckoutLapsed as lapsed:
             await self._outbox.send(lapsed.events, deliver)
             raise
         await self._outbox.send(outcome.events, deliver)
         return outcome
+
+    async def _events(self, created_from: int) -> list[SandboxEvent]:
+        """The store's events and the subscriptions' (in memory), oldest first."""
+        kept = await self.store.events(created_from)
+        async with self._lock:
+            kept += [e for e in self._state.events if e.created >= created_from]
+        return sorted(kept, key=lambda event: event.created)
 
     async def _read(self, target: str, operation: Operation[T]) -> T:
         return await self._transact(operation, target=target, lock=False)
@@ -209,7 +240,11 @@ class SandboxGateway:
         target: str | None = None,
         key: str | None = None,
         lock: bool = True,
+        memory: bool = False,
     ) -> T:
+        if memory or target in self._state.intents or target in self._state.sessions:
+            async with self._lock:
+                return operation(self._state, self._now())
         return await transact(
             self.store, self._public_url, operation, self._now, target=target, key=key, lock=lock
         )

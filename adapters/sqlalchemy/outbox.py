@@ -47,18 +47,28 @@ class SqlOutbox:
         self._add = _ADD[connection.dialect.name]
 
     async def add(self, event: DomainEvent) -> bool:
-        params = {
-            "new_event_id": event.event_id,
-            "new_type": event.type,
-            "new_user_id": event.user_id,
-            "new_payload": event.payload,
-            "new_occurred_at": event.occurred_at,
-        }
-        return (await self._conn.execute(self._add, params)).first() is not None
+        return (await self._conn.execute(self._add, _params(event))).first() is not None
+
+    async def add_all(self, events: Sequence[DomainEvent]) -> None:
+        """One round trip: SQLAlchemy sends the rows as one multi-row INSERT."""
+        if len(events) == 1:
+            await self.add(events[0])
+        elif events:
+            await self._conn.execute(self._add, [_params(event) for event in events])
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         rows = await self._conn.execute(_PENDING, {"limit": limit})
         return [_message(row) for row in rows]
+
+
+def _params(event: DomainEvent) -> dict[str, Any]:
+    return {
+        "new_event_id": event.event_id,
+        "new_type": event.type,
+        "new_user_id": event.user_id,
+        "new_payload": event.payload,
+        "new_occurred_at": event.occurred_at,
+    }
 
 
 def _message(row: Row[Any]) -> OutboxMessage:

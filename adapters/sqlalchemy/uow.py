@@ -20,11 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
+from adapters.sqlalchemy.holds import SqlDisputeRepository, SqlHoldRepository, SqlSpendRequests
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
+from adapters.sqlalchemy.spending import SqlSpendingLedger
+from adapters.sqlalchemy.subscriptions import SqlCustomerRepository, SqlSubscriptionRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
 from application.bootstrap import follow_ups
@@ -56,8 +59,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refunds = SqlRefundLog(conn)
         self.referrals = SqlReferralRepository(conn)
         self.coupons = SqlCouponRepository(conn)
+        self.subscriptions = SqlSubscriptionRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.spending = SqlSpendingLedger(conn)
+        self.holds = SqlHoldRepository(conn)
+        self.spend_requests = SqlSpendRequests(conn)
+        self.disputes = SqlDisputeRepository(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:
