@@ -202,6 +202,10 @@ class CouponNotAssigned(Forbidden):
     code = "coupon_not_assigned"
 
 
+class OutboundEventNotFound(NotFound):
+    code = "outbound_event_not_found"
+
+
 # ---- subscriptions --------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ gets a use case ready to call with the request's own arguments only.
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
@@ -27,6 +29,8 @@ from application.accounts import users
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
+from application.outbound.admin import list_outbound_events, redeliver_outbound_event
+from application.outbound.deliver_events import deliver_events
 from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.create_checkout_session import CheckoutSettings, create_checkout_session
 from application.purchases.create_payment_intent import create_payment_intent
@@ -52,7 +56,7 @@ from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
 from entrypoints.http.webhook import InProcessDelivery
-from entrypoints.settings import Settings
+from entrypoints.settings import ConfigError, Settings
 
 
 def _sandbox(
@@ -77,6 +81,14 @@ def _stripe(settings: Settings) -> StripeGateway:
         webhook_secrets=settings.stripe_webhook_secrets,
         api_base=settings.stripe_api_base,
     )
+
+
+def _outbound_sender(settings: Settings) -> HttpxSender:
+    """Asked for only where delivery runs, which needs the URL."""
+    outbound = settings.outbound
+    if outbound.url is None:
+        raise ConfigError("OUTBOUND_WEBHOOK_URL is not set: there is nowhere to deliver events")
+    return HttpxSender(outbound.url, timeout=outbound.timeout_seconds)
 
 
 def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
@@ -118,6 +130,7 @@ class UseCases(containers.DeclarativeContainer):
     clock = providers.Dependency()
     uow_factory = providers.Dependency()
     gateway = providers.Dependency()
+    outbound_sender = providers.Dependency()
     checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
@@ -231,6 +244,19 @@ class UseCases(containers.DeclarativeContainer):
     release_hold = _bound(releasing.release_hold, uow_factory=uow_factory, clock=clock)
     expire_holds = _bound(hold_expiry.expire_holds, uow_factory=uow_factory, clock=clock)
 
+    deliver_events = _bound(
+        deliver_events,
+        uow_factory=uow_factory,
+        sender=outbound_sender,
+        secrets=settings.provided.outbound.secrets,
+        clock=clock,
+        jitter=providers.Object(random.random),
+    )
+    list_outbound_events = _bound(list_outbound_events, uow_factory=uow_factory)
+    redeliver_outbound_event = _bound(
+        redeliver_outbound_event, uow_factory=uow_factory, clock=clock
+    )
+
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
@@ -242,12 +268,14 @@ class Container(containers.DeclarativeContainer):
         sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine),
         stripe=providers.Singleton(_stripe, settings),
     )
+    outbound_sender = providers.Singleton(_outbound_sender, settings)
     use_cases = providers.Container(
         UseCases,
         settings=settings,
         clock=clock,
         uow_factory=uow_factory,
         gateway=gateway,
+        outbound_sender=outbound_sender,
         checkout_settings=providers.Singleton(_checkout_settings, settings),
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),

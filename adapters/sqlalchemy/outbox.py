@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import per_dialect
+from adapters.sqlalchemy.outbox_delivery import OutboxDelivery, message_of
 from adapters.sqlalchemy.tables import outbox
 from application.outbox import DeliveryStatus, OutboxMessage
 from domain.events import DomainEvent
@@ -41,7 +42,7 @@ _PENDING = (
 )
 
 
-class SqlOutbox:
+class SqlOutbox(OutboxDelivery):
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._add = _ADD[connection.dialect.name]
@@ -58,7 +59,7 @@ class SqlOutbox:
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         rows = await self._conn.execute(_PENDING, {"limit": limit})
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
 
 def _params(event: DomainEvent) -> dict[str, Any]:
@@ -69,17 +70,3 @@ def _params(event: DomainEvent) -> dict[str, Any]:
         "new_payload": event.payload,
         "new_occurred_at": event.occurred_at,
     }
-
-
-def _message(row: Row[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        event_id=row.event_id,
-        type=row.type,
-        user_id=row.user_id,
-        payload=row.payload,
-        occurred_at=row.occurred_at,
-        status=DeliveryStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status=row.last_status,
-    )

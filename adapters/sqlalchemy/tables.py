@@ -313,8 +313,15 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UtcDateTime),
     Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("first_attempt_at", UtcDateTime),  # the retry window starts here
+    Column("delivered_at", UtcDateTime),
+    Column("leased_until", UtcDateTime),  # a worker is posting it until then
     # Delivery's scan; partial, so delivered rows cost the index nothing.
     Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
+    # The admin list, newest first, by status (failed events) or by user.
+    Index(None, "status", "occurred_at", "event_id"),
+    Index(None, "user_id", "occurred_at", "event_id"),
 )
 
 # ---- spending: the first answer of each client key, holds, disputes ----------------------

@@ -19,6 +19,8 @@ from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import limiter_stores, rate_limit
 from entrypoints.http.openapi import document, errors, openapi_config
+from entrypoints.http.outbound import OutboundEventsController
+from entrypoints.http.outbound_worker import BackgroundDelivery
 from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
@@ -52,9 +54,20 @@ def create_app(container: Container) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        outbound = settings.outbound
+        delivery = None
+        if outbound.enabled and outbound.in_serve:
+            delivery = BackgroundDelivery(
+                container.use_cases.deliver_events(), outbound.interval_seconds
+            )
+            delivery.start()
         try:
             yield
         finally:
+            if delivery is not None:
+                await delivery.stop()
+            if outbound.enabled:
+                await container.outbound_sender().aclose()
             close = getattr(container.gateway(), "aclose", None)
             if close is not None:
                 await close()
@@ -71,6 +84,7 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        OutboundEventsController,
         SpendingController,
         SubscriptionsController,
     ]
