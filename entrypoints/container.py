@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
+from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
@@ -62,13 +63,16 @@ from entrypoints.http.webhook import InProcessDelivery
 from entrypoints.settings import ConfigError, Settings
 
 
-def _sandbox(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock) -> SandboxGateway:
+def _sandbox(
+    settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, engine: AsyncEngine
+) -> SandboxGateway:
     delivery = InProcessDelivery(uow_factory, clock)
     gateway = SandboxGateway(
         webhook_secrets=settings.stripe_webhook_secrets,
         public_url=settings.public_url,
         now=clock.now,
         deliver=delivery,
+        store=SqlSandboxStore(engine),  # one sandbox for every process on the database
     )
     delivery.gateway = gateway
     return gateway
@@ -280,7 +284,7 @@ class Container(containers.DeclarativeContainer):
     uow_factory = providers.Singleton(_uow_factory, engine)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
-        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock),
+        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine),
         stripe=providers.Singleton(_stripe, settings),
     )
     outbound_sender = providers.Singleton(_outbound_sender, settings)
