@@ -1,7 +1,7 @@
 """one subscription Checkout at a time per user: its claim
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2027-03-01
 
 Runs on PostgreSQL and SQLite. A new table only; nothing existing changes.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
