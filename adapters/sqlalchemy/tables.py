@@ -437,6 +437,17 @@ subscription_plans = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# At most one subscription Checkout being opened or open per user: claimed with
+# INSERT ... ON CONFLICT, taken over only once it has lapsed (or by the same key).
+subscription_checkout_claims = Table(
+    "subscription_checkout_claims",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("claim_key", KEY, nullable=False),
+    Column("held_until", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
 # One gateway customer per user, created once and reused.
 gateway_customers = Table(
     "gateway_customers",
