@@ -20,11 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
+from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
 from application import queries
 from application.accounts import users
+from application.admin import operations, summary
+from application.admin import payments as payment_admin
+from application.admin import users as user_admin
+from application.admin.adjust_credits import adjust_credits
 from application.alerts import settings as alert_settings
 from application.auto_top_up import cards
 from application.auto_top_up import settings as auto_top_up_settings
@@ -62,13 +67,16 @@ from entrypoints.http.webhook import InProcessDelivery
 from entrypoints.settings import ConfigError, Settings
 
 
-def _sandbox(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock) -> SandboxGateway:
+def _sandbox(
+    settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, engine: AsyncEngine
+) -> SandboxGateway:
     delivery = InProcessDelivery(uow_factory, clock)
     gateway = SandboxGateway(
         webhook_secrets=settings.stripe_webhook_secrets,
         public_url=settings.public_url,
         now=clock.now,
         deliver=delivery,
+        store=SqlSandboxStore(engine),  # one sandbox for every process on the database
     )
     delivery.gateway = gateway
     return gateway
@@ -290,6 +298,21 @@ class UseCases(containers.DeclarativeContainer):
         redeliver_outbound_event, uow_factory=uow_factory, clock=clock
     )
 
+    adjust_credits = _bound(
+        adjust_credits,
+        limits=settings.provided.admin_limits,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+    search_users = _bound(user_admin.search_users, uow_factory=uow_factory)
+    view_user = _bound(user_admin.view_user, uow_factory=uow_factory)
+    user_ledger = _bound(user_admin.user_ledger, uow_factory=uow_factory)
+    admin_payments = _bound(payment_admin.list_payments, uow_factory=uow_factory)
+    export_payments = _bound(payment_admin.export_payments, uow_factory=uow_factory)
+    admin_summary = _bound(summary.summarise, uow_factory=uow_factory, clock=clock)
+    admin_timeseries = _bound(summary.timeseries, uow_factory=uow_factory, clock=clock)
+    admin_failures = _bound(operations.failures, uow_factory=uow_factory, clock=clock)
+
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
@@ -298,7 +321,7 @@ class Container(containers.DeclarativeContainer):
     uow_factory = providers.Singleton(_uow_factory, engine)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
-        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock),
+        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine),
         stripe=providers.Singleton(_stripe, settings),
     )
     outbound_sender = providers.Singleton(_outbound_sender, settings)

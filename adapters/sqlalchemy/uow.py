@@ -17,6 +17,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.adjustments import SqlAdjustmentLog
+from adapters.sqlalchemy.admin import SqlAdminQueries
 from adapters.sqlalchemy.alerts import SqlAlertRepository
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.auto_top_ups import SqlAutoTopUpRepository
@@ -65,6 +67,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.adjustments = SqlAdjustmentLog(conn)
+        self.admin = SqlAdminQueries(conn)
         self.spending = SqlSpendingLedger(conn)
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)

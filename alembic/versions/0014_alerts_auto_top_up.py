@@ -1,7 +1,7 @@
 """balance alerts and auto top-up: settings, flags, requests; an index for the runway
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0015
 Create Date: 2027-03-01
 
 Runs on PostgreSQL and SQLite. New table and index only.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

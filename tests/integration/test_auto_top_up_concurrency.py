@@ -61,8 +61,9 @@ async def _workers(engine: AsyncEngine, gateway: MemoryGateway, count: int) -> N
     )
 
 
-def _charges(gateway: MemoryGateway) -> int:
-    return sum(p["type"] == "payment_intent.succeeded" for p in gateway.event_payloads())
+async def _charges(gateway: MemoryGateway) -> int:
+    payloads = await gateway.event_payloads()
+    return sum(p["type"] == "payment_intent.succeeded" for p in payloads)
 
 
 async def _rows(engine: AsyncEngine) -> list[str]:
@@ -80,7 +81,7 @@ async def test_100_concurrent_debits_crossing_the_threshold_charge_once(
     assert await _rows(engine) == ["requested"]
     await _workers(engine, gateway, 4)
 
-    assert _charges(gateway) == 1
+    assert await _charges(gateway) == 1
     assert await _rows(engine) == ["succeeded"]
     assert await verify_ledger(uow_factory=uow_factory(engine)) == []
 
@@ -95,5 +96,5 @@ async def test_the_monthly_limit_holds_under_concurrent_debits_and_workers(
         await asyncio.gather(_debits(engine, 60, f"r{round_}-"), _workers(engine, gateway, 3))
     await _workers(engine, gateway, 3)
 
-    assert _charges(gateway) == 2  # 2 x 1000 cents within 2000 a month
+    assert await _charges(gateway) == 2  # 2 x 1000 cents within 2000 a month
     assert sorted(await _rows(engine)) == ["succeeded", "succeeded"]
