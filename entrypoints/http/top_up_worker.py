@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from application.auto_top_up.run import JOB
 from application.batch import BatchControl, JobReport
 
 TOP_UP_INTERVAL_SECONDS = 15.0
@@ -14,9 +15,18 @@ TOP_UP_INTERVAL_SECONDS = 15.0
 def background_top_ups(
     run: Callable[..., Awaitable[JobReport]],
 ) -> Callable[..., Awaitable[JobReport]]:
-    """The job with the signature the loop calls (its delivery policy ignored)."""
+    """The job with the signature the loop calls (its delivery policy ignored).
+
+    The first pass only waits: a replica starting up leaves its database pool to its
+    first requests, and requested top-ups wait at most one interval more.
+    """
+    started = False
 
     async def job(*, policy: Any, control: BatchControl) -> JobReport:
+        nonlocal started
+        if not started:
+            started = True
+            return JobReport(JOB)
         return await run(control=control)
 
     return job

@@ -26,8 +26,15 @@ async def top_up_api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
         yield api
 
 
-async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(top_up_api: Api) -> None:
-    api = top_up_api
+async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(sqlite_url: str) -> None:
+    """SQLite only: the worker runs on this test's loop, which a PostgreSQL sandbox store
+    bound to the app's loop cannot serve (tests/integration/test_auto_top_up_concurrency
+    runs the worker on PostgreSQL)."""
+    async with client_of(make_app(sqlite_url, SERVICE_API_KEYS=SERVICE_KEY)) as api:
+        await _tops_up(api)
+
+
+async def _tops_up(api: Api) -> None:
     user, ref = await api.new_checkout(1000)
     await api.pay(ref.session_id or "")
     credits = await api.credits(user)
