@@ -67,6 +67,9 @@ class Settings:
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
     plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
     outbound: OutboundSettings = field(default_factory=lambda: OutboundSettings())
+    # GET /metrics (Prometheus); with a token, scrapes must send it as a bearer key.
+    metrics_enabled: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         referral_terms=_referral_terms(env),
         trial_terms=_trial_terms(env),
         outbound=_outbound(env),
+        metrics_enabled=_bool(env, "METRICS_ENABLED", True),
+        metrics_token=env.get("METRICS_TOKEN") or None,
     )
 
 
