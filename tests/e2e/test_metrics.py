@@ -70,7 +70,7 @@ async def test_the_pool_gauge_reads_connections_in_use(api: Api) -> None:
 
 
 async def test_a_signed_webhook_counts_its_type_and_outcome(api: Api) -> None:
-    user, ref = await api.new_checkout(1000)
+    _user, ref = await api.new_checkout(1000)
     labels = {"type": "checkout.session.completed", "outcome": "granted"}
     before = value(await scrape(api), "creditline_webhook_events_total", **labels)
     assert await api.deliver(checkout_completed(ref)) == "granted"
@@ -171,7 +171,7 @@ def log_lines() -> Iterator[io.StringIO]:
 
 
 async def test_the_request_id_is_echoed_and_logged(api: Api, log_lines: io.StringIO) -> None:
-    user, ref = await api.new_checkout(1000)
+    _user, ref = await api.new_checkout(1000)
     body = encode(checkout_completed(ref))
     headers = {
         "Content-Type": "application/json",
