@@ -27,6 +27,10 @@ from adapters.stripe.client import StripeGateway
 from adapters.stripe.events import TRANSLATED_TYPES
 from application import queries
 from application.accounts import users
+from application.admin import operations, summary
+from application.admin import payments as payment_admin
+from application.admin import users as user_admin
+from application.admin.adjust_credits import adjust_credits
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
@@ -264,6 +268,21 @@ class UseCases(containers.DeclarativeContainer):
     redeliver_outbound_event = _bound(
         redeliver_outbound_event, uow_factory=uow_factory, clock=clock
     )
+
+    adjust_credits = _bound(
+        adjust_credits,
+        limits=settings.provided.admin_limits,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+    search_users = _bound(user_admin.search_users, uow_factory=uow_factory)
+    view_user = _bound(user_admin.view_user, uow_factory=uow_factory)
+    user_ledger = _bound(user_admin.user_ledger, uow_factory=uow_factory)
+    admin_payments = _bound(payment_admin.list_payments, uow_factory=uow_factory)
+    export_payments = _bound(payment_admin.export_payments, uow_factory=uow_factory)
+    admin_summary = _bound(summary.summarise, uow_factory=uow_factory, clock=clock)
+    admin_timeseries = _bound(summary.timeseries, uow_factory=uow_factory, clock=clock)
+    admin_failures = _bound(operations.failures, uow_factory=uow_factory, clock=clock)
 
 
 class Container(containers.DeclarativeContainer):

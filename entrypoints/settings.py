@@ -15,6 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from domain.admin import AdjustmentLimits
 from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
@@ -65,6 +66,7 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
+    admin_limits: AdjustmentLimits = field(default_factory=AdjustmentLimits)
     plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
     outbound: OutboundSettings = field(default_factory=lambda: OutboundSettings())
     # GET /metrics (Prometheus); with a token, scrapes must send it as a bearer key.
@@ -183,6 +185,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         plans=_plans(env.get("CREDITLINE_CONFIG"), pricing),
         referral_terms=_referral_terms(env),
         trial_terms=_trial_terms(env),
+        admin_limits=AdjustmentLimits(
+            max_grant=_int(env, "ADMIN_MAX_GRANT", 100_000, 1, 1_000_000_000),
+            daily_grant_limit=_int(env, "ADMIN_DAILY_GRANT_LIMIT", 1_000_000, 1, 1_000_000_000),
+        ),
         outbound=_outbound(env),
         metrics_enabled=_bool(env, "METRICS_ENABLED", True),
         metrics_token=env.get("METRICS_TOKEN") or None,

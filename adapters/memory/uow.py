@@ -22,6 +22,8 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.adjustments import MemoryAdjustmentLog
+from adapters.memory.admin import MemoryAdminQueries
 from adapters.memory.audit import MemoryLedgerAudit
 from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
@@ -85,6 +87,8 @@ class MemoryUnitOfWork(UnitOfWork):
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
         self.outbox = MemoryOutbox(work)
+        self.adjustments = MemoryAdjustmentLog(work)
+        self.admin = MemoryAdminQueries(work)
         self.subscriptions = MemorySubscriptionRepository(work.subscriptions)
         self.customers = MemoryCustomerRepository(work.subscriptions)
         self.spending = MemorySpendingLedger(work)

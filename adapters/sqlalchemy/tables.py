@@ -446,3 +446,30 @@ gateway_customers = Table(
     Column("customer_id", KEY, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# ---- operators: credit adjustments ---------------------------------------------------
+
+# One row per admin key that adjusted credits; its row lock serialises that key's
+# adjustments so the 24-hour grant total cannot be passed by concurrent requests.
+admin_keys = Table(
+    "admin_keys",
+    metadata,
+    Column("key_id", ID, primary_key=True),
+    Column("first_used_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=False),
+)
+
+# Why each admin_adjustment ledger entry was made, and by which admin key.
+admin_adjustments = Table(
+    "admin_adjustments",
+    metadata,
+    Column("entry_id", ENTRY_ID, ForeignKey("ledger_entries.id"), primary_key=True),
+    Column("idempotency_key", KEY, nullable=False, unique=True),
+    Column("user_id", ID, nullable=False),
+    Column("admin_key_id", ID, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "admin_key_id", "created_at"),
+)

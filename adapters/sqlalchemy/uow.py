@@ -17,6 +17,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.adjustments import SqlAdjustmentLog
+from adapters.sqlalchemy.admin import SqlAdminQueries
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
@@ -63,6 +65,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.adjustments = SqlAdjustmentLog(conn)
+        self.admin = SqlAdminQueries(conn)
         self.spending = SqlSpendingLedger(conn)
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)

@@ -25,6 +25,7 @@ PUBLIC_TYPES: dict[str, str] = {
     "subscription.canceled": "subscription.canceled",
     "subscription.invoice_paid": "subscription.invoice_paid",
     "credits.debited": "credits.debited",
+    "credits.adjusted": "credits.adjusted",
     "hold.placed": "credits.hold_placed",
     "hold.ended": "credits.hold_ended",
     # Opened, won, lost, funds withdrawn or reinstated; ``data.status`` says which.

@@ -14,8 +14,13 @@ from sqlalchemy import text
 
 from adapters.sandbox.gateway import SandboxGateway
 from entrypoints.container import Container
+from entrypoints.http.admin import AdminController
+from entrypoints.http.admin_page import admin_page_handlers
+from entrypoints.http.admin_page.access import PUBLIC_URL, SESSIONS
+from entrypoints.http.admin_page.sessions import AdminSessions
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
+from entrypoints.http.docs_assets import docs_asset
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import limiter_stores, rate_limit
 from entrypoints.http.metrics import metrics_route
@@ -82,6 +87,7 @@ def create_app(container: Container) -> Litestar:
         health,
         ready,
         docs,
+        docs_asset,
         stripe_webhook,
         StripeController,
         UsersController,
@@ -89,6 +95,8 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        AdminController,
+        *admin_page_handlers(),
         OutboundEventsController,
         SpendingController,
         SubscriptionsController,
@@ -104,7 +112,9 @@ def create_app(container: Container) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         dependencies=deps,
-        state=State(app_state(container)),
+        state=State(
+            {**app_state(container), SESSIONS: AdminSessions(), PUBLIC_URL: settings.public_url}
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
