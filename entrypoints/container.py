@@ -21,6 +21,7 @@ from adapters.clock import SystemClock
 from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
+from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
@@ -65,7 +66,11 @@ from entrypoints.settings import ConfigError, Settings
 
 
 def _sandbox(
-    settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, metrics: PrometheusMetrics
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    engine: AsyncEngine,
+    metrics: PrometheusMetrics,
 ) -> SandboxGateway:
     delivery = InProcessDelivery(uow_factory, clock, metrics.webhook_handled)
     gateway = SandboxGateway(
@@ -73,6 +78,7 @@ def _sandbox(
         public_url=settings.public_url,
         now=clock.now,
         deliver=delivery,
+        store=SqlSandboxStore(engine),  # one sandbox for every process on the database
     )
     delivery.gateway = gateway
     return gateway
@@ -293,7 +299,7 @@ class Container(containers.DeclarativeContainer):
     uow_factory = providers.Singleton(_uow_factory, engine, metrics)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
-        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, metrics),
+        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),
         stripe=providers.Singleton(_stripe, settings),
     )
     outbound_sender = providers.Singleton(_outbound_sender, settings)

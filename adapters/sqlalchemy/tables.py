@@ -324,7 +324,6 @@ outbox = Table(
     Index(None, "user_id", "occurred_at", "event_id"),
 )
 
-
 # ---- spending: the first answer of each client key, holds, disputes ----------------------
 
 # One row per (user, client key), claimed before the debit or hold it names and
@@ -438,6 +437,17 @@ subscription_plans = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# At most one subscription Checkout being opened or open per user: claimed with
+# INSERT ... ON CONFLICT, taken over only once it has lapsed (or by the same key).
+subscription_checkout_claims = Table(
+    "subscription_checkout_claims",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("claim_key", KEY, nullable=False),
+    Column("held_until", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
 # One gateway customer per user, created once and reused.
 gateway_customers = Table(
     "gateway_customers",
@@ -472,4 +482,35 @@ admin_adjustments = Table(
     Column("balance_after", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "admin_key_id", "created_at"),
+)
+
+# ---- the sandbox gateway's own state (adapters/sandbox/sql_store.py) ------------------
+
+# What the sandbox (a fake Stripe) keeps, shared by every process on this database.
+# Only the sandbox reads or writes these tables; the Stripe gateway never does.
+sandbox_objects = Table(
+    "sandbox_objects",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # the record as JSON (adapters/sandbox/codec.py)
+)
+
+sandbox_idempotency_keys = Table(
+    "sandbox_idempotency_keys",
+    metadata,
+    Column("idempotency_key", KEY, primary_key=True),
+    Column("request", Text, nullable=False),
+    Column("object_id", KEY, nullable=False),
+)
+
+sandbox_events = Table(
+    "sandbox_events",
+    metadata,
+    Column("seq", ENTRY_ID, primary_key=True, autoincrement=True),
+    Column("event_id", KEY, nullable=False, unique=True),
+    Column("type", String(100), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes delivered, as UTF-8 JSON
+    Index(None, "created", "seq"),
 )

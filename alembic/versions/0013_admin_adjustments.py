@@ -1,7 +1,7 @@
 """operators: admin keys and the reasons of credit adjustments
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2027-01-20
 
 ``admin_keys`` holds one row per admin key that adjusted credits (its lock keeps the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
