@@ -82,7 +82,7 @@ async def _holds(uow: UnitOfWork, user: User) -> Section | None:
         return None
     return {
         "credits": sum(h.credits for h in active),
-        "items": [
+        "rows": [
             {
                 "id": h.id,
                 "credits": h.credits,
@@ -99,7 +99,7 @@ async def _disputes(uow: UnitOfWork, user: User) -> Section | None:
     if not found:
         return None
     return {
-        "items": [{"id": d.id, "payment": d.payment_id, "status": d.status.value} for d in found]
+        "rows": [{"id": d.id, "payment": d.payment_id, "status": d.status.value} for d in found]
     }
 
 

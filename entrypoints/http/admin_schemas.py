@@ -83,7 +83,7 @@ class UsersPage(msgspec.Struct):
 class UserViewOut(msgspec.Struct):
     """``sections``: one per capability that keeps something about the user
     (``referral``, ``trial``, ``subscription``, ``holds``, ``disputes``); a section
-    with nothing to show has no key. ``items`` in a section are its rows."""
+    with nothing to show has no key. ``rows`` in a section are a table (holds, disputes)."""
 
     user: AdminUserOut
     balance: BalanceOut

@@ -7,6 +7,7 @@ the money lost to the dispute is ``disputed`` and leaves ``net``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -51,6 +52,18 @@ async def sections(api: Api, user: User) -> dict[str, Any]:
     return found
 
 
+async def user_page(api: Api, user: User) -> str:
+    """The admin page's user view, signed in with the admin key."""
+    form = await api.http.get("/admin/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None, form.text
+    signed = {"csrf": found.group(1), "api_key": ADMIN["Authorization"].removeprefix("Bearer ")}
+    await api.http.post("/admin/login", data=signed)
+    shown = await api.http.get(f"/admin/users/{user.id}")
+    assert shown.status_code == 200 and user.email in shown.text, shown.text
+    return shown.text
+
+
 async def test_holds_and_a_lost_dispute_in_the_view_and_the_summary(spend_api: Api) -> None:
     spender, _ = await funded(spend_api)
     kept = await hold(spend_api, spender, 200, "kept")
@@ -65,16 +78,20 @@ async def test_holds_and_a_lost_dispute_in_the_view_and_the_summary(spend_api: A
 
     shown = await sections(spend_api, spender)
     assert shown["holds"]["credits"] == 200
-    assert [(h["id"], h["credits"], h["kind"]) for h in shown["holds"]["items"]] == [
+    assert [(h["id"], h["credits"], h["kind"]) for h in shown["holds"]["rows"]] == [
         (kept["id"], 200, "usage")
     ]
-    assert shown["holds"]["items"][0]["expires_at"]
+    assert shown["holds"]["rows"][0]["expires_at"]
     assert "disputes" not in shown and "subscription" not in shown
     lost = await sections(spend_api, disputer)
     assert lost["disputes"] == {
-        "items": [{"id": dispute_id, "payment": ref.payment_id, "status": "lost"}]
+        "rows": [{"id": dispute_id, "payment": ref.payment_id, "status": "lost"}]
     }
     assert "holds" not in lost
+
+    html = await user_page(spend_api, spender)
+    table = re.search(r'<table data-testid="holds">.*?</table>', html, re.S)
+    assert table is not None and kept["id"] in table.group() and taken["id"] not in table.group()
 
     summary = (await spend_api.http.get("/api/admin/summary", headers=ADMIN)).json()
     (usd,) = summary["money"]

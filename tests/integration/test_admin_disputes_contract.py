@@ -161,7 +161,7 @@ async def test_the_user_view_shows_holds_subscription_and_disputes(
 
     assert sections["holds"] == {
         "credits": 300,
-        "items": [
+        "rows": [
             {
                 "id": "h_active",
                 "credits": 300,
@@ -178,8 +178,8 @@ async def test_the_user_view_shows_holds_subscription_and_disputes(
         "current_period_end": (DAY2 + timedelta(days=30)).isoformat(),
         "cancel_at_period_end": True,
     }
-    assert [d["id"] for d in sections["disputes"]["items"]] == ["dp_2", "dp_1"]  # type: ignore[index, union-attr]
-    assert sections["disputes"]["items"][0] == {  # type: ignore[index]
+    assert [d["id"] for d in sections["disputes"]["rows"]] == ["dp_2", "dp_1"]  # type: ignore[index, union-attr]
+    assert sections["disputes"]["rows"][0] == {  # type: ignore[index]
         "id": "dp_2",
         "payment": "p1",
         "status": "lost",
