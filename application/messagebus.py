@@ -6,12 +6,16 @@ outbox, and the handlers registered for its class run in the same transaction, s
 follow-up (a referral bonus after a purchase) exists exactly when its cause does. What
 a handler records is published in turn. Handlers that may run later, outside the
 transaction (telling the product), read the outbox instead.
+
+Observers (``after_commit``) are told of the events once their transaction committed,
+never of work that rolled back: they count (metrics) and change nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -22,6 +26,10 @@ from domain.payment import Payment
 E = TypeVar("E", bound=DomainEvent)
 Handler = Callable[[UnitOfWork, E, datetime], Awaitable[None]]
 """``(uow, event, now)``: ``now`` is when the event happened, the time of its change."""
+Observer = Callable[[Sequence[DomainEvent]], None]
+"""Told of every event a unit of work published, after it committed."""
+
+log = logging.getLogger(__name__)
 
 
 class MessageBus:
@@ -29,18 +37,37 @@ class MessageBus:
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[Handler[Any]]] = {}
+        self._observers: list[Observer] = []
 
     def on(self, event_type: type[E], *handlers: Handler[E]) -> Self:
         self._handlers.setdefault(event_type, []).extend(handlers)
         return self
 
-    async def publish(self, uow: UnitOfWork, new: NewEvents) -> None:
-        """Write each new event to the outbox and run its handlers, until none is left."""
+    def after_commit(self, *observers: Observer) -> Self:
+        self._observers.extend(observers)
+        return self
+
+    async def publish(self, uow: UnitOfWork, new: NewEvents) -> list[DomainEvent]:
+        """Write each new event to the outbox and run its handlers, until none is left;
+        returns every event written, for ``committed`` once the transaction is."""
+        published: list[DomainEvent] = []
         while events := new.drain():
             await uow.outbox.add_all(events)  # one statement however many (a batch's debits)
+            published.extend(events)
             for event in events:
                 for handler in self._handlers.get(type(event), ()):
                     await handler(uow, event, event.occurred_at)
+        return published
+
+    def committed(self, events: Sequence[DomainEvent]) -> None:
+        """Tell the observers; one that fails is logged, as the change stands committed."""
+        if not events:
+            return
+        for observer in self._observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("event_observer_failed observer=%r", observer)
 
 
 class NewEvents:

@@ -18,12 +18,14 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
+from adapters.stripe.events import TRANSLATED_TYPES
 from application import queries
 from application.accounts import users
 from application.admin import operations, summary
@@ -68,9 +70,13 @@ from entrypoints.settings import ConfigError, Settings
 
 
 def _sandbox(
-    settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, engine: AsyncEngine
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    engine: AsyncEngine,
+    metrics: PrometheusMetrics,
 ) -> SandboxGateway:
-    delivery = InProcessDelivery(uow_factory, clock)
+    delivery = InProcessDelivery(uow_factory, clock, metrics.webhook_handled)
     gateway = SandboxGateway(
         webhook_secrets=settings.stripe_webhook_secrets,
         public_url=settings.public_url,
@@ -99,9 +105,10 @@ def _outbound_sender(settings: Settings) -> HttpxSender:
     return HttpxSender(outbound.url, timeout=outbound.timeout_seconds)
 
 
-def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """One message bus of same-transaction follow-ups for every unit of work."""
-    return uow_factory(engine, follow_ups())
+def _uow_factory(engine: AsyncEngine, metrics: PrometheusMetrics) -> UnitOfWorkFactory:
+    """One message bus of same-transaction follow-ups for every unit of work; what
+    committed is counted."""
+    return uow_factory(engine, follow_ups().after_commit(metrics.events_committed))
 
 
 def _checkout_lifetime(settings: Settings) -> timedelta:
@@ -143,6 +150,7 @@ class UseCases(containers.DeclarativeContainer):
     uow_factory = providers.Dependency()
     gateway = providers.Dependency()
     outbound_sender = providers.Dependency()
+    metrics = providers.Dependency(instance_of=PrometheusMetrics)
     checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
@@ -208,7 +216,13 @@ class UseCases(containers.DeclarativeContainer):
         sync_payment_intent, uow_factory=uow_factory, gateway=gateway, clock=clock
     )
     refund_payment = _bound(refund_payment, uow_factory=uow_factory, gateway=gateway, clock=clock)
-    receive_webhook = _bound(receive_webhook, gateway=gateway, uow_factory=uow_factory, clock=clock)
+    receive_webhook = _bound(
+        receive_webhook,
+        gateway=gateway,
+        uow_factory=uow_factory,
+        clock=clock,
+        observe=metrics.provided.webhook_handled,
+    )
 
     apply_referral = _bound(
         referrals.apply_referral, terms=referral_terms, uow_factory=uow_factory, clock=clock
@@ -317,11 +331,12 @@ class UseCases(containers.DeclarativeContainer):
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
+    metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
     engine = providers.Singleton(make_engine, settings.provided.database_url)
-    uow_factory = providers.Singleton(_uow_factory, engine)
+    uow_factory = providers.Singleton(_uow_factory, engine, metrics)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
-        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine),
+        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),
         stripe=providers.Singleton(_stripe, settings),
     )
     outbound_sender = providers.Singleton(_outbound_sender, settings)
@@ -332,6 +347,7 @@ class Container(containers.DeclarativeContainer):
         uow_factory=uow_factory,
         gateway=gateway,
         outbound_sender=outbound_sender,
+        metrics=metrics,
         checkout_settings=providers.Singleton(_checkout_settings, settings),
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),

@@ -69,6 +69,9 @@ class Settings:
     admin_limits: AdjustmentLimits = field(default_factory=AdjustmentLimits)
     plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
     outbound: OutboundSettings = field(default_factory=lambda: OutboundSettings())
+    # GET /metrics (Prometheus); with a token, scrapes must send it as a bearer key.
+    metrics_enabled: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             daily_grant_limit=_int(env, "ADMIN_DAILY_GRANT_LIMIT", 1_000_000, 1, 1_000_000_000),
         ),
         outbound=_outbound(env),
+        metrics_enabled=_bool(env, "METRICS_ENABLED", True),
+        metrics_token=env.get("METRICS_TOKEN") or None,
     )
 
 

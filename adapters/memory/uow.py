@@ -119,5 +119,6 @@ class MemoryUnitOfWork(UnitOfWork):
         (now equal) copy."""
         if self._work is None:
             raise RuntimeError("commit() outside 'async with uow:'")
-        await self._store.bus.publish(self, self._new)
+        published = await self._store.bus.publish(self, self._new)
         self._store.state = self._work.copy()
+        self._store.bus.committed(published)

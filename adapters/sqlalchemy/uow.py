@@ -96,11 +96,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await conn.close()
 
     async def commit(self) -> None:
-        """Publish the new events (outbox rows, follow-ups) in the transaction, then commit."""
+        """Publish the new events (outbox rows, follow-ups) in the transaction, commit, then
+        tell the bus's observers."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
-        await self._bus.publish(self, self._new)
+        published = await self._bus.publish(self, self._new)
         await self._conn.commit()
+        self._bus.committed(published)
 
 
 def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWorkFactory:

@@ -23,6 +23,8 @@ from entrypoints.http.deps import app_state, dependencies
 from entrypoints.http.docs_assets import docs_asset
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import limiter_stores, rate_limit
+from entrypoints.http.metrics import metrics_route
+from entrypoints.http.observability import echo_request_id, observe_requests
 from entrypoints.http.openapi import document, errors, openapi_config
 from entrypoints.http.outbound import OutboundEventsController
 from entrypoints.http.outbound_worker import BackgroundDelivery
@@ -41,6 +43,7 @@ from entrypoints.http.webhook import stripe_webhook
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
+    metrics = container.metrics()
 
     @get("/health", tags=["health"])
     async def health() -> dict[str, str]:
@@ -65,7 +68,9 @@ def create_app(container: Container) -> Litestar:
         delivery = None
         if outbound.enabled and outbound.in_serve:
             delivery = BackgroundDelivery(
-                container.use_cases.deliver_events(), outbound.interval_seconds
+                container.use_cases.deliver_events(),
+                outbound.interval_seconds,
+                observe=metrics.deliveries_settled,
             )
             delivery.start()
         top_ups = BackgroundDelivery(
@@ -104,6 +109,8 @@ def create_app(container: Container) -> Litestar:
         SubscriptionsController,
         PaymentMethodsController,
     ]
+    if settings.metrics_enabled:
+        handlers.append(metrics_route(container))
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":
         gateway = container.gateway()
@@ -119,7 +126,11 @@ def create_app(container: Container) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
-        middleware=rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        middleware=[
+            observe_requests(metrics if settings.metrics_enabled else None),
+            *rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        ],
+        before_send=[echo_request_id],
         stores=limiter_stores(),
         lifespan=[lifespan],
         openapi_config=openapi_config(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from application.batch import BatchControl, JobReport
 from application.outbound.deliver_events import DeliveryPolicy
@@ -48,8 +48,11 @@ class BackgroundDelivery:
         interval: float,
         policy: DeliveryPolicy | None = None,
         grace: float = DEFAULT_GRACE_SECONDS,
+        observe: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
+        """``observe`` is given each run's counts (delivered, retry_scheduled, given_up)."""
         self._deliver = deliver
+        self._observe = observe
         self._interval = interval
         self._policy = policy or DeliveryPolicy()
         self._grace = grace
@@ -80,5 +83,7 @@ class BackgroundDelivery:
             else:
                 if report.counts:
                     log.info("outbound_delivery %s", dict(report.counts))
+                    if self._observe is not None:
+                        self._observe(report.counts)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self._interval)
