@@ -48,6 +48,10 @@ class OutboxRepository(Protocol):
         """
         ...
 
+    async def add_all(self, events: Sequence[DomainEvent]) -> None:
+        """``add`` each event, in one write: what a unit of work does at commit."""
+        ...
+
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         """Up to ``limit`` rows not yet delivered, oldest first (by time, then id)."""
         ...

@@ -19,6 +19,10 @@ class MemoryOutbox:
         self._state.outbox[event.event_id] = in_utc(OutboxMessage.of(event))
         return True
 
+    async def add_all(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            await self.add(event)
+
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         waiting = (m for m in self._state.outbox.values() if m.status is DeliveryStatus.PENDING)
         return sorted(waiting, key=lambda m: (m.occurred_at, m.event_id))[:limit]

@@ -75,6 +75,7 @@ ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
 OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 PENDING = text("status = 'pending'")
+OPEN_PAYMENT = text("status IN ('pending', 'failed')")
 
 users = Table(
     "users",
@@ -108,6 +109,11 @@ accounts = Table(
     Column("held", BigInteger, nullable=False, server_default=text("0")),
     # The last balance move; NULL until the first (opening an account takes no clock).
     Column("updated_at", UtcDateTime),
+    # Whether a trial or a referral row exists for the user: set with that row, never
+    # cleared. A grant reads them back with the balance, so a purchase by a user with
+    # neither skips the lookups of its follow-ups (``adapters.sqlalchemy.hints``).
+    Column("has_trial", Boolean, nullable=False, server_default=false()),
+    Column("has_referral", Boolean, nullable=False, server_default=false()),
 )
 
 ledger_entries = Table(
@@ -173,6 +179,15 @@ payments = Table(
     UniqueConstraint("user_id", "client_key"),
     Index(None, "user_id", "created_at", "id"),
     Index(None, "status", "expires_at"),
+    # The stale-payment sweep's scan; partial, so paid payments cost it nothing.
+    Index(
+        None,
+        "kind",
+        "expires_at",
+        "created_at",
+        postgresql_where=OPEN_PAYMENT,
+        sqlite_where=OPEN_PAYMENT,
+    ),
 )
 
 processed_events = Table(

@@ -18,8 +18,10 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sqlalchemy.audit import SqlLedgerAudit
+from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
+from adapters.sqlalchemy.hints import RewardHints
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.outbox import SqlOutbox
@@ -40,6 +42,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._bus = follow_ups() if bus is None else bus
         self._conn: AsyncConnection | None = None
         self._new = NewEvents()
+        self._held = HeldOutcome()
 
     async def __aenter__(self) -> Self:
         if self._conn is not None:
@@ -47,17 +50,19 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         conn = await self._engine.connect()
         self._conn = conn
         self._new = NewEvents()
+        self._held = HeldOutcome()
+        hints = RewardHints()  # what this transaction's grants read on the account rows
         self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)
-        self.ledger = SqlLedgerRepository(conn)
+        self.ledger = SqlLedgerRepository(conn, hints)
         self.lots = SqlLotRepository(conn)
         self.audit = SqlLedgerAudit(conn)
         self.users = SqlUserRepository(conn)
-        self.events = SqlEventLog(conn)
+        self.events = SqlEventLog(conn, self._held)
         self.refunds = SqlRefundLog(conn)
-        self.referrals = SqlReferralRepository(conn)
+        self.referrals = SqlReferralRepository(conn, hints)
         self.coupons = SqlCouponRepository(conn)
-        self.trials = SqlTrialRepository(conn)
-        self.outbox = SqlOutbox(conn)
+        self.trials = SqlTrialRepository(conn, hints)
+        self.outbox = SqlOutbox(conn, self._held)
         return self
 
     def record(self, event: DomainEvent) -> None:
@@ -79,10 +84,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await conn.close()
 
     async def commit(self) -> None:
-        """Publish the new events (outbox rows, follow-ups) in the transaction, then commit."""
+        """Publish the new events (follow-ups, outbox rows) in the transaction, then commit.
+
+        The gateway event outcome held until now goes with the outbox rows, or alone.
+        """
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
         await self._bus.publish(self, self._new)
+        await self._held.flush(self._conn)
         await self._conn.commit()
 
 
