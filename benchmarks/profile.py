@@ -22,9 +22,10 @@ TOP = 15
 
 
 class Sampler:
-    def __init__(self, server: AppServer, workdir: Path) -> None:
+    def __init__(self, server: AppServer, out: Path) -> None:
         self._server = server
-        self._out = workdir / "profile.txt"
+        out.mkdir(parents=True, exist_ok=True)
+        self._out = out / "profile.txt"
 
     @asynccontextmanager
     async def sampling(self, seconds: float) -> AsyncIterator[None]:

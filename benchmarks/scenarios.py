@@ -32,6 +32,8 @@ from benchmarks.wrk import Request, WrkResult, run_wrk, write_requests
 WEBHOOK_PAYMENTS = 20_000  # more than a run can use at this machine's rates
 PGBENCH_PER_CLIENT = {16: 2_500, 64: 1_000}
 SETTLE_SECONDS = 2.0
+WARM_UP_EVENTS = 5_000
+WARM_UP_SECONDS = 2.0
 
 
 @dataclass
@@ -102,18 +104,30 @@ def _per(cpu_seconds: float, result: WrkResult) -> float:
     return round(1000 * cpu_seconds / max(result.requests, 1), 3)
 
 
+async def signed_events(bench: Bench, group: str, count: int) -> Path:
+    """``count`` pending payments of ``group`` and a file of their signed events."""
+    async with bench.engine.begin() as conn:
+        await seed_sql.payments(conn, group, count, bench.users)
+    now = int(time.time())
+    requests = []
+    for i in range(count):
+        body = json.dumps(json.loads(succeeded_event(group, i, bench.users, now)))
+        signature = sign_payload(body.encode(), bench.secret, now)
+        requests.append(Request("POST", WEBHOOK_PATH, "Stripe-Signature", signature, body))
+    return write_requests(bench.workdir / f"{group}.requests", requests)
+
+
+async def warm_up(bench: Bench) -> None:
+    """Unmeasured traffic first: imports, pools and statement caches of every worker."""
+    path = await signed_events(bench, f"warm{bench.tag}", WARM_UP_EVENTS)
+    await run_wrk(bench.app.base_url, path, connections=16, seconds=WARM_UP_SECONDS)
+    await asyncio.sleep(SETTLE_SECONDS)
+
+
 def webhook(connections: int) -> Scenario:
     async def run(bench: Bench) -> Figure:
         group = f"w{connections}{bench.tag}"
-        async with bench.engine.begin() as conn:
-            await seed_sql.payments(conn, group, WEBHOOK_PAYMENTS, bench.users)
-        now = int(time.time())
-        requests = []
-        for i in range(WEBHOOK_PAYMENTS):
-            body = json.dumps(json.loads(succeeded_event(group, i, bench.users, now)))
-            signature = sign_payload(body.encode(), bench.secret, now)
-            requests.append(Request("POST", WEBHOOK_PATH, "Stripe-Signature", signature, body))
-        path = write_requests(bench.workdir / f"{group}.requests", requests)
+        path = await signed_events(bench, group, WEBHOOK_PAYMENTS)
         url = bench.app.base_url
         cpu = bench.app.workers_cpu_seconds()
         result = await run_wrk(url, path, connections=connections, seconds=bench.seconds)

@@ -40,7 +40,7 @@ from benchmarks.batch_expire import measure as measure_batch
 from benchmarks.fixtures import CANARY, BenchDatabase, BenchmarkFailed
 from benchmarks.pgbench import capture_canary, derive_script
 from benchmarks.profile import Sampler
-from benchmarks.scenarios import SCENARIOS, Bench, Figure
+from benchmarks.scenarios import SCENARIOS, Bench, Figure, Scenario, warm_up
 from benchmarks.server import AppServer
 from benchmarks.wrk import ensure_wrk
 
@@ -63,7 +63,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serve --workers")
     parser.add_argument("--scale", action="store_true", help="then again at ten million rows")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker (webhooks)")
-    parser.add_argument("--batch-rows", type=int, default=2000, help="expire-sessions rows")
+    parser.add_argument("--only", nargs="*", help="these scenarios only (a quick look)")
+    parser.add_argument(
+        "--batch-rows", type=int, default=2000, help="expire-sessions rows (0: skip)"
+    )
     parser.add_argument("--database-url", default=fixtures.DEFAULT_SERVER_URL)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     return parser.parse_args(argv)
@@ -102,15 +105,16 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "",
                 script,
             )
-            sampler = Sampler(app, workdir) if args.profile else None
-            result["small"] = await _pass(bench, sampler)
+            sampler = Sampler(app, args.out) if args.profile else None
+            scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only]
+            result["small"] = await _pass(bench, scenarios, sampler)
             bench.note_rss()
             if args.scale:
                 started = time.monotonic()
                 await _load_scale(engine)
                 result["scale_load_s"] = round(time.monotonic() - started, 1)
                 bench.tag, bench.readers = "x", "scale"
-                result["scale"] = await _pass(bench, None)
+                result["scale"] = await _pass(bench, scenarios, None)
             result["peak_rss_mb"] = bench.peak_rss_mb
         if sampler is not None:
             result["profile"] = sampler.top()
@@ -121,9 +125,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return result
 
 
-async def _pass(bench: Bench, sampler: Sampler | None) -> list[dict[str, Any]]:
+async def _pass(
+    bench: Bench, scenarios: list[Scenario], sampler: Sampler | None
+) -> list[dict[str, Any]]:
     figures: list[Figure] = []
-    for scenario in SCENARIOS:
+    await warm_up(bench)
+    for scenario in scenarios:
         if sampler is not None and scenario.name == "webhook_16":
             async with sampler.sampling(bench.seconds):
                 figures.append(await scenario.run(bench))
@@ -182,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="creditline_bench_") as tmp:
         try:
             result = asyncio.run(run(args, Path(tmp)))
-            batch = measure_batch(args.database_url, args.batch_rows, 1, "processes", 100)
+            batch = (
+                measure_batch(args.database_url, args.batch_rows, 1, "processes", 100)
+                if args.batch_rows
+                else None
+            )
         except BenchmarkFailed as exc:
             raise SystemExit(f"benchmark failed: {exc}") from None
     result = {

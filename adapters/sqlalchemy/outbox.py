@@ -2,22 +2,25 @@
 
 A second transaction recording the same fact (same event id) waits on the primary
 key until the first ends, then inserts nothing: the fact is one row and neither
-transaction fails for it. At commit a unit of work writes all its events in one
-multi-row insert; on PostgreSQL the claimed gateway event's outcome rides along as a
-data-modifying ``WITH`` (``commit_writes``), so the commit costs one statement.
+transaction fails for it. At commit a unit of work writes all its events: on
+PostgreSQL in one ``INSERT ... SELECT unnest(...)``, with the claimed gateway event's
+outcome riding along as a data-modifying ``WITH`` (``commit_writes``), so the commit
+costs one statement.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from functools import cache
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import ARRAY, DateTime, Row, Text, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.commit_writes import SET_OUTCOME, HeldOutcome
-from adapters.sqlalchemy.dialect import Insert, per_dialect
+from adapters.sqlalchemy.dialect import per_dialect
 from adapters.sqlalchemy.tables import outbox
 from application.outbox import DeliveryStatus, OutboxMessage
 from domain.events import DomainEvent
@@ -44,37 +47,31 @@ _PENDING = (
 )
 
 
-@cache
-def _add_all(dialect: str, count: int, with_outcome: bool) -> Insert:
-    """The insert of ``count`` rows, built once per shape (a transaction writes one to four)."""
-
-    def build(insert: Any) -> Insert:
-        rows = [
-            {
-                "event_id": bindparam(f"event_id_{i}"),
-                "type": bindparam(f"type_{i}"),
-                "user_id": bindparam(f"user_id_{i}"),
-                "payload": bindparam(f"payload_{i}", type_=outbox.c.payload.type),
-                "occurred_at": bindparam(f"occurred_at_{i}", type_=outbox.c.occurred_at.type),
-            }
-            for i in range(count)
-        ]
-        statement: Insert = insert(outbox).values(rows)
-        statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
-        return statement.add_cte(SET_OUTCOME.cte("outcome")) if with_outcome else statement
-
-    return per_dialect(build)[dialect]
+# PostgreSQL: the rows as arrays, one statement whatever their number, compiled once
+# (a multi-row VALUES has no cache key, so SQLAlchemy would compile it on every commit).
+_ROWS = select(
+    func.unnest(bindparam("event_ids", type_=ARRAY(Text))),
+    func.unnest(bindparam("types", type_=ARRAY(Text))),
+    func.unnest(bindparam("user_ids", type_=ARRAY(Text))),
+    cast(func.unnest(bindparam("payloads", type_=ARRAY(Text))), postgresql.JSON),
+    func.unnest(bindparam("occurred_ats", type_=ARRAY(DateTime(timezone=True)))),
+)
+_ADD_ALL = (
+    postgresql.insert(outbox)
+    .from_select(["event_id", "type", "user_id", "payload", "occurred_at"], _ROWS)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+)
+_ADD_ALL_WITH_OUTCOME = _ADD_ALL.add_cte(SET_OUTCOME.cte("outcome"))
 
 
-def _row_params(events: Sequence[DomainEvent]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for i, event in enumerate(events):
-        params[f"event_id_{i}"] = event.event_id
-        params[f"type_{i}"] = event.type
-        params[f"user_id_{i}"] = event.user_id
-        params[f"payload_{i}"] = event.payload
-        params[f"occurred_at_{i}"] = event.occurred_at
-    return params
+def _arrays(events: Sequence[DomainEvent]) -> dict[str, Any]:
+    return {
+        "event_ids": [e.event_id for e in events],
+        "types": [e.type for e in events],
+        "user_ids": [e.user_id for e in events],
+        "payloads": [json.dumps(e.payload) for e in events],
+        "occurred_ats": [e.occurred_at.astimezone(UTC) for e in events],
+    }
 
 
 class SqlOutbox:
@@ -97,11 +94,15 @@ class SqlOutbox:
         return (await self._conn.execute(self._add, params)).first() is not None
 
     async def add_all(self, events: Sequence[DomainEvent]) -> None:
+        if self._dialect != "postgresql":
+            for event in events:  # SQLite: no arrays, and no round trips to save
+                await self.add(event)
+            return
         if not events:
             return
-        outcome = self._held.take() if self._dialect == "postgresql" else None
-        statement = _add_all(self._dialect, len(events), outcome is not None)
-        await self._conn.execute(statement, _row_params(events) | (outcome or {}))
+        outcome = self._held.take()
+        statement = _ADD_ALL if outcome is None else _ADD_ALL_WITH_OUTCOME
+        await self._conn.execute(statement, _arrays(events) | (outcome or {}))
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         rows = await self._conn.execute(_PENDING, {"limit": limit})
