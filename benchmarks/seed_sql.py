@@ -11,7 +11,9 @@ webhook events, in a few statements; then ``ANALYZE``.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from typing import Any
+
+from sqlalchemy import Integer, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benchmarks.fixtures import AMOUNT, CREDITS, CURRENCY
@@ -22,6 +24,15 @@ SCALE_PAYMENTS = 1_000_000
 SCALE_EVENTS = 2_000_000
 
 
+def _run(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> Any:
+    """``sql`` with each parameter typed (asyncpg must know them: ``$1::INTEGER``)."""
+    types = {str: Text, int: Integer}
+    statement = text(sql).bindparams(
+        *(bindparam(k, type_=types[type(v)]) for k, v in params.items() if f":{k}" in sql)
+    )
+    return conn.execute(statement, params)
+
+
 def api_key(population: str, j: int) -> str:
     return f"cl_bench_{population}_{j}"
 
@@ -29,27 +40,30 @@ def api_key(population: str, j: int) -> str:
 async def users(conn: AsyncConnection, prefix: str, count: int, population: str) -> None:
     """Users ``<prefix><j>`` with open accounts and one API key each."""
     params = {"prefix": prefix, "count": count, "population": population}
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO users (id, email, is_admin, referral_code, created_at) "
-            "SELECT CAST(:prefix AS text) || j, CAST(:prefix AS text) || j || '@example.com', false, "
-            "upper(CAST(:population AS text)) || j, now() FROM generate_series(0, CAST(:count AS integer) - 1) j"
+            "SELECT :prefix || j, :prefix || j || '@example.com', false, "
+            "upper(:population) || j, now() FROM generate_series(0, :count - 1) j"
         ),
         params,
     )
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO accounts (user_id, balance, held) "
-            "SELECT CAST(:prefix AS text) || j, 0, 0 FROM generate_series(0, CAST(:count AS integer) - 1) j"
+            "SELECT :prefix || j, 0, 0 FROM generate_series(0, :count - 1) j"
         ),
         params,
     )
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO api_keys (id, user_id, prefix, key_hash, name, created_at) "
-            "SELECT 'key_' || CAST(:population AS text) || '_' || j, CAST(:prefix AS text) || j, 'cl_bench', "
-            "encode(sha256(convert_to('cl_bench_' || CAST(:population AS text) || '_' || j, 'UTF8')), 'hex'), "
-            "'bench', now() FROM generate_series(0, CAST(:count AS integer) - 1) j"
+            "SELECT 'key_' || :population || '_' || j, :prefix || j, 'cl_bench', "
+            "encode(sha256(convert_to('cl_bench_' || :population || '_' || j, 'UTF8')), 'hex'), "
+            "'bench', now() FROM generate_series(0, :count - 1) j"
         ),
         params,
     )
@@ -59,15 +73,16 @@ async def payments(
     conn: AsyncConnection, group: str, count: int, user_count: int, start: int = 0
 ) -> None:
     """Pending PaymentIntent payments ``start .. start + count - 1`` of ``group``."""
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO payments (id, user_id, kind, amount, currency, credits, status, "
             "created_at, description, stripe_payment_intent_id, expires_at, amount_refunded, "
             "credits_reversed) "
-            "SELECT 'pay_' || CAST(:g AS text) || '_' || i, 'usr_bench_' || (i % CAST(:users AS integer)), 'payment_intent', "
-            "CAST(:amount AS integer), CAST(:currency AS text), CAST(:credits AS integer), 'pending', now(), CAST(:credits AS integer) || ' credits', "
-            "'pi_' || CAST(:g AS text) || '_' || i, now() + interval '1 hour', 0, 0 "
-            "FROM generate_series(CAST(:start AS integer), CAST(:start AS integer) + CAST(:count AS integer) - 1) i"
+            "SELECT 'pay_' || :g || '_' || i, 'usr_bench_' || (i % :users), 'payment_intent', "
+            ":amount, :currency, :credits, 'pending', now(), :credits || ' credits', "
+            "'pi_' || :g || '_' || i, now() + interval '1 hour', 0, 0 "
+            "FROM generate_series(:start, :start + :count - 1) i"
         ),
         {
             "start": start,
@@ -85,38 +100,40 @@ async def load_scale(conn: AsyncConnection) -> None:
     """The ten-million-entry ledger; its users are ``usr_scale_<j>`` (population ``scale``)."""
     await users(conn, "usr_scale_", SCALE_USERS, "scale")
     per_user = SCALE_ENTRIES_PER_USER
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO ledger_entries (user_id, credits, kind, reference_type, reference_id, "
             "idempotency_key, balance_after, created_at, lot_remaining) "
             "SELECT 'usr_scale_' || j, 10, 'coupon', 'coupon', 'scale', "
             "'scale:' || j || ':' || k, 10 * k, now() - interval '1 day', 10 "
-            "FROM generate_series(1, CAST(:per_user AS integer)) k, generate_series(0, CAST(:users AS integer) - 1) j"
+            "FROM generate_series(1, :per_user) k, generate_series(0, :users - 1) j"
         ),
         {"per_user": per_user, "users": SCALE_USERS},
     )
-    await conn.execute(
-        text(
-            "UPDATE accounts SET balance = 10 * CAST(:per_user AS integer) WHERE user_id LIKE 'usr_scale_%'"
-        ),
+    await _run(
+        conn,
+        ("UPDATE accounts SET balance = 10 * :per_user WHERE user_id LIKE 'usr_scale_%'"),
         {"per_user": per_user},
     )
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO payments (id, user_id, kind, amount, currency, credits, status, "
             "created_at, completed_at, stripe_payment_intent_id, amount_refunded, "
             "credits_reversed) "
-            "SELECT 'pay_scale_' || i, 'usr_scale_' || (i % CAST(:users AS integer)), 'payment_intent', 0, "
-            "CAST(:currency AS text), 0, 'completed', now() - interval '2 days', now() - interval '2 days', "
-            "'pi_scale_' || i, 0, 0 FROM generate_series(0, CAST(:count AS integer) - 1) i"
+            "SELECT 'pay_scale_' || i, 'usr_scale_' || (i % :users), 'payment_intent', 0, "
+            ":currency, 0, 'completed', now() - interval '2 days', now() - interval '2 days', "
+            "'pi_scale_' || i, 0, 0 FROM generate_series(0, :count - 1) i"
         ),
         {"users": SCALE_USERS, "count": SCALE_PAYMENTS, "currency": CURRENCY},
     )
-    await conn.execute(
-        text(
+    await _run(
+        conn,
+        (
             "INSERT INTO processed_events (event_id, type, received_at, outcome, livemode) "
             "SELECT 'evt_scale_' || i, 'payment_intent.succeeded', now() - interval '2 days', "
-            "'no_change', false FROM generate_series(0, CAST(:count AS integer) - 1) i"
+            "'no_change', false FROM generate_series(0, :count - 1) i"
         ),
         {"count": SCALE_EVENTS},
     )

@@ -75,7 +75,6 @@ ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
 OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 PENDING = text("status = 'pending'")
-OPEN_PAYMENT = text("status IN ('pending', 'failed')")
 
 users = Table(
     "users",
@@ -179,15 +178,6 @@ payments = Table(
     UniqueConstraint("user_id", "client_key"),
     Index(None, "user_id", "created_at", "id"),
     Index(None, "status", "expires_at"),
-    # The stale-payment sweep's scan; partial, so paid payments cost it nothing.
-    Index(
-        None,
-        "kind",
-        "expires_at",
-        "created_at",
-        postgresql_where=OPEN_PAYMENT,
-        sqlite_where=OPEN_PAYMENT,
-    ),
 )
 
 processed_events = Table(
