@@ -46,3 +46,8 @@ bench-batch *args:
 fuzz examples="60":
     uv sync --frozen --quiet
     FUZZ_EXAMPLES={{examples}} FUZZ_STATEFUL=1 uv run pytest -p no:cacheprovider -s -q tests/e2e/test_openapi_contract.py
+
+# Benchmark of spending: single and batched debits through the server against pgbench.
+bench-debits *args:
+    uv sync --frozen --quiet
+    uv run python -m benchmarks.debits {{args}}

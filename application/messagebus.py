@@ -38,10 +38,11 @@ class MessageBus:
     async def publish(self, uow: UnitOfWork, new: NewEvents) -> None:
         """Run each new event's handlers until none is left, then write them all to the outbox."""
         published: list[DomainEvent] = []
-        while (event := new.next()) is not None:
-            published.append(event)
-            for handler in self._handlers.get(type(event), ()):
-                await handler(uow, event, event.occurred_at)
+        while events := new.drain():
+            published += events
+            for event in events:
+                for handler in self._handlers.get(type(event), ()):
+                    await handler(uow, event, event.occurred_at)
         await uow.outbox.add_all(published)
 
 
@@ -58,11 +59,14 @@ class NewEvents:
     def record(self, event: DomainEvent) -> None:
         self._queue.append(event)
 
-    def next(self) -> DomainEvent | None:
+    def drain(self) -> list[DomainEvent]:
+        """Every event not yet taken, in order (handlers may record more afterwards)."""
         for payment in self._saved.values():
             self._queue.extend(payment.events)
             payment.events.clear()
-        return self._queue.popleft() if self._queue else None
+        events = list(self._queue)
+        self._queue.clear()
+        return events
 
 
 class SeenPayments:

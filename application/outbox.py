@@ -49,7 +49,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def add_all(self, events: Sequence[DomainEvent]) -> None:
-        """``add`` each event, in one write: what a unit of work does at commit."""
+        """``add`` each event, in one statement where the adapter can (a unit of work's commit)."""
         ...
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:

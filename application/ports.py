@@ -14,8 +14,12 @@ from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
+from application.refunds.attempts import RefundAttempt
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.ports import CouponRepository, ReferralRepository, TrialRepository
+from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
+from application.subscriptions.ports import CustomerRepository, SubscriptionRepository
+from application.webhooks.disputes import DisputeRepository
 from application.webhooks.events import GatewayEvent, PaymentRef
 from domain.events import DomainEvent
 from domain.payment import Payment
@@ -176,6 +180,24 @@ class RefundLog(Protocol):
         """Every refund recorded for the payment, in no particular order."""
         ...
 
+    async def start_attempt(self, attempt: RefundAttempt) -> bool:
+        """Record an admin refund request; False when its number or client key is taken."""
+        ...
+
+    async def attempt_for_key(self, client_key: str) -> RefundAttempt | None: ...
+
+    async def attempts(self, payment_id: str) -> Sequence[RefundAttempt]:
+        """The payment's refund requests, by number."""
+        ...
+
+    async def save_attempt(self, attempt: RefundAttempt) -> None:
+        """Write the request's state and answer."""
+        ...
+
+    async def drop_attempt(self, attempt: RefundAttempt) -> None:
+        """Forget a request the gateway refused: it refunded nothing."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """Every repository on one transaction. The adapters subclass this protocol, so
@@ -190,8 +212,14 @@ class UnitOfWork(Protocol):
     refunds: RefundLog
     referrals: ReferralRepository
     coupons: CouponRepository
+    subscriptions: SubscriptionRepository
+    customers: CustomerRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    spending: SpendingLedger
+    holds: HoldRepository
+    spend_requests: SpendRequests
+    disputes: DisputeRepository
 
     def record(self, event: DomainEvent) -> None:
         """Publish ``event`` with this transaction: ``commit()`` writes it to the outbox

@@ -102,7 +102,19 @@ class RefundExceedsRemaining(DomainError):
 
 
 class InsufficientCredits(DomainError):
+    """``available`` is what the account could spend when the debit was refused."""
+
     code = "insufficient_credits"
+    status = 402
+
+    def __init__(self, message: str, *, available: int | None = None) -> None:
+        super().__init__(message)
+        self.available = available
+
+    @property
+    def details(self) -> dict[str, int]:
+        """Shown beside the code: what the caller could spend instead."""
+        return {} if self.available is None else {"available": self.available}
 
 
 class LotChanged(Conflict):
@@ -190,6 +202,25 @@ class CouponNotAssigned(Forbidden):
     code = "coupon_not_assigned"
 
 
+# ---- subscriptions --------------------------------------------------------------------
+
+
+class UnknownPlan(ValidationFailed):
+    code = "unknown_plan"
+
+
+class SubscriptionExists(Conflict):
+    """One live subscription per user: change its plan instead of subscribing again."""
+
+    code = "subscription_exists"
+
+
+class SubscriptionNotChangeable(DomainError):
+    """The subscription's status does not allow the change asked (e.g. it is canceled)."""
+
+    code = "subscription_not_changeable"
+
+
 class CouponExhausted(DomainError):
     code = "coupon_exhausted"
 
@@ -202,3 +233,27 @@ class CouponBlockedByDebt(DomainError):
     """Promotional credits do not pay off debt from refunded, already spent credits."""
 
     code = "coupon_blocked_by_debt"
+
+
+# ---- spending and holds -----------------------------------------------------------------
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+
+
+class HoldExpired(DomainError):
+    """A hold past its expiry holds nothing any more and cannot be captured."""
+
+    code = "hold_expired"
+    status = 409
+
+
+class HoldNotActive(Conflict):
+    """The hold was already captured or released (or expired)."""
+
+    code = "hold_not_active"
+
+
+class CaptureExceedsHold(DomainError):
+    code = "capture_exceeds_hold"

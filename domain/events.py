@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.ledger import EntryKind, LedgerEntry
+from domain.subscription import Subscription
 
 JsonValue = str | int | bool | None
 # Fixed forever: changing it would give every past fact a new id.
@@ -249,3 +250,174 @@ class TrialConverted(DomainEvent):
     @property
     def key(self) -> str:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionChanged(DomainEvent):
+    """A subscription of the user's as the gateway reported it (``subscription_id``)."""
+
+    type: ClassVar[str] = "subscription.updated"
+    subscription_id: str
+    plan_id: str | None
+    status: str
+    current_period_start: datetime
+    current_period_end: datetime
+    cancel_at_period_end: bool
+
+    @classmethod
+    def of(cls, subscription: Subscription, now: datetime) -> SubscriptionChanged:
+        return cls(
+            user_id=subscription.user_id,
+            occurred_at=now,
+            subscription_id=subscription.id,
+            plan_id=subscription.plan_id,
+            status=subscription.status.value,
+            current_period_start=subscription.current_period_start,
+            current_period_end=subscription.current_period_end,
+            cancel_at_period_end=subscription.cancel_at_period_end,
+        )
+
+    @property
+    def key(self) -> str:
+        """The state itself: the same state reported twice is one fact."""
+        return ":".join(
+            str(part)
+            for part in (
+                self.subscription_id,
+                self.plan_id,
+                self.status,
+                int(self.current_period_start.timestamp()),
+                self.cancel_at_period_end,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCreated(SubscriptionChanged):
+    type: ClassVar[str] = "subscription.created"
+
+    @property
+    def key(self) -> str:
+        return self.subscription_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCanceled(SubscriptionChanged):
+    type: ClassVar[str] = "subscription.canceled"
+
+    @property
+    def key(self) -> str:
+        return self.subscription_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionInvoicePaid(DomainEvent):
+    """A subscription invoice was paid and granted ``credits`` (its ``credits.granted``
+    fact is recorded beside it)."""
+
+    type: ClassVar[str] = "subscription.invoice_paid"
+    invoice_id: str
+    subscription_id: str
+    amount: int
+    currency: str
+    credits: int
+    billing_reason: str
+
+    @property
+    def key(self) -> str:
+        return self.invoice_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsDebited(DomainEvent):
+    """A usage debit or a hold's capture (``kind``) spent ``credits``."""
+
+    type: ClassVar[str] = "credits.debited"
+    credits: int
+    kind: EntryKind
+    reference_id: str
+    entry_id: int
+    balance_after: int
+    idempotency_key: str
+    description: str | None = None
+
+    @classmethod
+    def of(cls, entry: LedgerEntry, description: str | None = None) -> CreditsDebited:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=-entry.credits,
+            kind=entry.kind,
+            reference_id=entry.reference_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+            idempotency_key=entry.idempotency_key,
+            description=description,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldPlaced(DomainEvent):
+    type: ClassVar[str] = "hold.placed"
+    hold_id: str
+    credits: int
+    hold_kind: str
+    expires_at: datetime | None
+
+    @property
+    def key(self) -> str:
+        return self.hold_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldEnded(DomainEvent):
+    """A hold stopped holding: ``status`` captured (``captured`` of it spent), released
+    or expired. A hold ends once, so its id is the fact's key."""
+
+    type: ClassVar[str] = "hold.ended"
+    hold_id: str
+    status: str
+    credits: int
+    captured: int
+
+    @property
+    def key(self) -> str:
+        return self.hold_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeChanged(DomainEvent):
+    """A payment's dispute opened, closed (won or lost) or moved funds (``status``).
+
+    ``credits_held`` is what the dispute keeps from being spent while open;
+    ``credits_reversed`` what a lost dispute took back.
+    """
+
+    type: ClassVar[str] = "payment.dispute"
+    dispute_id: str
+    payment_id: str
+    status: str
+    credits_held: int
+    credits_reversed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.dispute_id}:{self.status}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeLost(DomainEvent):
+    """A lost dispute took the payment's money back: its follow-ups treat it as a full
+    refund (the referral bonus it qualified for is reversed)."""
+
+    type: ClassVar[str] = "payment.dispute_lost"
+    dispute_id: str
+    payment_id: str
+
+    @property
+    def key(self) -> str:
+        return self.dispute_id

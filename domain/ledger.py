@@ -28,13 +28,24 @@ class EntryKind(enum.StrEnum):
     BONUS_REVERSAL = "bonus_reversal"
     # Gives back a reversal whose refund then failed at the gateway (the money stayed).
     REFUND_RESTORE = "refund_restore"
+    # A product's request spent credits (``POST /api/credits/debit``); never below zero.
     USAGE_DEBIT = "usage_debit"
+    # The captured part of a hold: spent like a usage debit, under the hold's key.
+    HOLD_CAPTURE = "hold_capture"
+    # A lost dispute took back what was left of the disputed payment's credits.
+    DISPUTE_REVERSAL = "dispute_reversal"
     EXPIRY = "expiry"
+    # A paid subscription invoice's credits, expiring with its period.
+    SUBSCRIPTION_GRANT = "subscription_grant"
+    # Unused period credits carried into the next period (up to the plan's cap).
+    SUBSCRIPTION_ROLLOVER = "subscription_rollover"
 
 
 # Kinds that may take a balance below zero: reversing credits already spent is
 # recorded as debt rather than refused (docs/failure-modes.md #9, 10).
-MAY_GO_NEGATIVE = frozenset({EntryKind.REFUND_REVERSAL, EntryKind.BONUS_REVERSAL})
+MAY_GO_NEGATIVE = frozenset(
+    {EntryKind.REFUND_REVERSAL, EntryKind.BONUS_REVERSAL, EntryKind.DISPUTE_REVERSAL}
+)
 
 
 class Allocation(NamedTuple):
@@ -214,4 +225,19 @@ def expiry_posting(lot: Lot) -> Posting:
         reference_id=str(lot.entry_id),
         idempotency_key=f"expiry:{lot.entry_id}",
         lot_entry_id=lot.entry_id,
+    )
+
+
+def dispute_posting(
+    user_id: str, payment_id: str, dispute_id: str, credits: int, lot_entry_id: int | None
+) -> Posting:
+    """Take back a lost dispute's credits: the purchase's own lot first, then debt."""
+    return Posting(
+        user_id=user_id,
+        credits=-credits,
+        kind=EntryKind.DISPUTE_REVERSAL,
+        reference_type="dispute",
+        reference_id=dispute_id,
+        idempotency_key=f"dispute:{payment_id}:{dispute_id}",
+        lot_entry_id=lot_entry_id,
     )

@@ -1,7 +1,9 @@
 """The Payment entity and its monotonic state machine.
 
 ``pending`` -> ``completed`` | ``failed`` | ``canceled`` | ``expired``;
-``completed`` -> ``partially_refunded`` -> ``refunded``.
+``completed`` -> ``partially_refunded`` -> ``refunded``; any paid status ->
+``disputed`` while a dispute is open, and for good once it is lost (a won dispute
+returns the payment to what its refunds make it).
 ``failed`` is not final: the customer may retry with another card. Once a payment
 is completed it never returns to pending, failed, canceled or expired. A refund that
 fails at the gateway after it was applied moves a payment back towards ``completed``
@@ -33,6 +35,7 @@ class PaymentStatus(enum.StrEnum):
     EXPIRED = "expired"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
 
 
 class PaymentKind(enum.StrEnum):
@@ -42,7 +45,12 @@ class PaymentKind(enum.StrEnum):
 
 OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 PAID = frozenset(
-    {PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DISPUTED,
+    }
 )
 # Statuses that no gateway event can leave, except a completion: the gateway is the
 # truth about money taken, so a success reported for a payment we had marked expired
@@ -70,6 +78,8 @@ class Payment:
     failure_reason: str | None = None
     amount_refunded: int = 0
     credits_reversed: int = 0
+    # What a lost dispute took back; refunds never reverse these credits again.
+    credits_disputed: int = 0
     client_key: str | None = None
     client_fingerprint: str | None = None
     updated_at: datetime | None = None
@@ -168,8 +178,11 @@ class Payment:
         return self.amount - self.amount_refunded
 
     def check_refund(self, amount: int) -> None:
-        """Raise unless ``amount`` may be refunded now (admin-initiated refunds)."""
-        if self.status not in PAID:
+        """Raise unless ``amount`` may be refunded now (admin-initiated refunds).
+
+        A disputed payment is not refunded: the dispute decides where its money goes.
+        """
+        if self.status not in PAID or self.status is PaymentStatus.DISPUTED:
             raise RefundNotAllowed(f"payment {self.id} is {self.status}, not refundable")
         if amount <= 0:
             raise RefundNotAllowed("refund amount must be positive")
@@ -220,7 +233,9 @@ class Payment:
         if amount <= 0:
             return self.credits_reversed
         refunded = min(self.amount, self.amount_refunded + amount)
-        return self.credits * refunded // self.amount
+        # Credits a lost dispute took back are never reversed a second time.
+        target = min(self.credits * refunded // self.amount, self.credits - self.credits_disputed)
+        return max(self.credits_reversed, target)
 
     def restore_refund(self, still_refunded: int, now: datetime, *, refund_id: str) -> int:
         """Undo refund ``refund_id`` that failed at the gateway; returns the credits to give back.
@@ -253,8 +268,38 @@ class Payment:
         )
         return restored
 
+    def open_dispute(self, now: datetime) -> bool:
+        """A dispute opened: the payment is ``disputed`` until it is won."""
+        if self.status not in PAID or self.status is PaymentStatus.DISPUTED:
+            return False
+        self.status = PaymentStatus.DISPUTED
+        self.updated_at = now
+        return True
+
+    def win_dispute(self, now: datetime) -> None:
+        """The money stays: the payment is again what its refunds make it."""
+        if self.status is PaymentStatus.DISPUTED and self.credits_disputed == 0:
+            self.status = PaymentStatus.COMPLETED
+            self._settle_refund_status()
+            self.updated_at = now
+
+    def lose_dispute(self, now: datetime) -> int:
+        """The money went back: every credit not yet reversed is taken back, once.
+
+        Returns the credits to reverse now (0 if lost before). The payment stays
+        ``disputed`` for good.
+        """
+        if self.credits_disputed > 0 or self.status not in PAID:
+            return 0
+        self.status = PaymentStatus.DISPUTED
+        self.credits_disputed = self.credits - self.credits_reversed
+        self.updated_at = now
+        return self.credits_disputed
+
     def _settle_refund_status(self) -> None:
-        """The status the refunded total implies."""
+        """The status the refunded total implies; a disputed payment stays disputed."""
+        if self.status is PaymentStatus.DISPUTED:
+            return
         if self.amount_refunded >= self.amount:
             self.status = PaymentStatus.REFUNDED
         elif self.amount_refunded > 0:

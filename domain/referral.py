@@ -89,7 +89,10 @@ def purchase_value(payment: Payment) -> int:
 
 
 def retained_value(payment: Payment) -> int:
-    """``purchase_value`` of what is left after refunds."""
+    """``purchase_value`` of what is left after refunds; nothing once a dispute is lost
+    (its money went back, as with a full refund)."""
+    if payment.credits_disputed:
+        return 0
     if payment.currency == "usd":
         return payment.amount - payment.amount_refunded
     return payment.credits - payment.credits_reversed

@@ -34,6 +34,19 @@ from application.reconciliation.expire_stale_sessions import expire_stale_sessio
 from application.reconciliation.reconcile import reconcile
 from application.refunds.refund_payment import refund_payment
 from application.rewards import coupon_admin, coupons, referrals, trials
+from application.spending import balance
+from application.spending import capture_hold as capture
+from application.spending import debit as debits
+from application.spending import debit_batch as batches
+from application.spending import expire_holds as hold_expiry
+from application.spending import place_hold as placing
+from application.spending import release_hold as releasing
+from application.subscriptions.cancel_subscription import cancel_subscription
+from application.subscriptions.change_subscription import change_subscription
+from application.subscriptions.create_subscription_checkout import create_subscription_checkout
+from application.subscriptions.get_subscription import get_subscription
+from application.subscriptions.resume_subscription import resume_subscription
+from application.subscriptions.settings import SubscriptionSettings
 from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
@@ -76,8 +89,17 @@ def _checkout_settings(settings: Settings) -> CheckoutSettings:
     return CheckoutSettings(settings.pricing, redirects, _checkout_lifetime(settings))
 
 
+def _subscription_settings(settings: Settings) -> SubscriptionSettings:
+    redirects = RedirectPolicy(settings.frontend_url)
+    return SubscriptionSettings(settings.plans, redirects, _checkout_lifetime(settings))
+
+
 def _admin_key_hashes(settings: Settings) -> tuple[str, ...]:
     return tuple(hash_api_key(key) for key in settings.admin_api_keys)
+
+
+def _service_key_hashes(settings: Settings) -> tuple[str, ...]:
+    return tuple(hash_api_key(key) for key in settings.service_api_keys)
 
 
 def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
@@ -95,12 +117,18 @@ class UseCases(containers.DeclarativeContainer):
     checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
+    service_key_hashes = providers.Dependency(instance_of=tuple)
     referral_terms = providers.Dependency(instance_of=ReferralTerms)
+    subscription_settings = providers.Dependency(instance_of=SubscriptionSettings)
 
     credit_packages = settings.provided.pricing.packages
+    subscription_plans = settings.provided.plans.plans
 
     authenticate = _bound(
-        users.authenticate, admin_key_hashes=admin_key_hashes, uow_factory=uow_factory
+        users.authenticate,
+        admin_key_hashes=admin_key_hashes,
+        service_key_hashes=service_key_hashes,
+        uow_factory=uow_factory,
     )
     create_user = _bound(
         users.create_user,
@@ -118,7 +146,8 @@ class UseCases(containers.DeclarativeContainer):
     list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
-    get_account = _bound(queries.get_account, uow_factory=uow_factory)
+    # A user's own balance: an account not opened yet reads as empty.
+    get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
     list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
     verify_ledger = _bound(queries.verify_ledger, uow_factory=uow_factory)
 
@@ -162,11 +191,41 @@ class UseCases(containers.DeclarativeContainer):
     list_coupons = _bound(coupon_admin.list_coupons, uow_factory=uow_factory)
     get_coupon = _bound(coupon_admin.get_coupon, uow_factory=uow_factory)
 
+    create_subscription_checkout = _bound(
+        create_subscription_checkout,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    get_subscription = _bound(get_subscription, uow_factory=uow_factory)
+    change_subscription = _bound(
+        change_subscription,
+        uow_factory=uow_factory,
+        gateway=gateway,
+        clock=clock,
+        settings=subscription_settings,
+    )
+    cancel_subscription = _bound(
+        cancel_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+    resume_subscription = _bound(
+        resume_subscription, uow_factory=uow_factory, gateway=gateway, clock=clock
+    )
+
     expire_stale_sessions = _bound(
         expire_stale_sessions, uow_factory=uow_factory, gateway=gateway, clock=clock
     )
     reconcile = _bound(reconcile, uow_factory=uow_factory, gateway=gateway, clock=clock)
     expire_credits = _bound(expire_credits, uow_factory=uow_factory, clock=clock)
+
+    debit = _bound(debits.debit, uow_factory=uow_factory, clock=clock)
+    debit_batch = _bound(batches.debit_batch, uow_factory=uow_factory, clock=clock)
+    get_balance = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock)
+    place_hold = _bound(placing.place_hold, uow_factory=uow_factory, clock=clock)
+    capture_hold = _bound(capture.capture_hold, uow_factory=uow_factory, clock=clock)
+    release_hold = _bound(releasing.release_hold, uow_factory=uow_factory, clock=clock)
+    expire_holds = _bound(hold_expiry.expire_holds, uow_factory=uow_factory, clock=clock)
 
 
 class Container(containers.DeclarativeContainer):
@@ -188,7 +247,9 @@ class Container(containers.DeclarativeContainer):
         checkout_settings=providers.Singleton(_checkout_settings, settings),
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),
+        service_key_hashes=providers.Singleton(_service_key_hashes, settings),
         referral_terms=settings.provided.referral_terms,
+        subscription_settings=providers.Singleton(_subscription_settings, settings),
     )
 
 

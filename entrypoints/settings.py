@@ -18,9 +18,11 @@ from typing import Any
 from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
+from domain.plans import PlanCatalogue
 from domain.redirects import origin_of
 from domain.referral import ReferralTerms
 from domain.trial import TrialTerms
+from entrypoints.plan_settings import PlanConfigError, load_plans
 
 DEFAULT_PACKAGES = (
     ("credits_1000", "Starter", 1000, 1000, False),
@@ -46,6 +48,8 @@ class Settings:
     stripe_api_base: str | None = None
     frontend_url: str = "http://127.0.0.1:8000"
     admin_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Keys of services (a product's API gateway) that spend credits for any user.
+    service_api_keys: tuple[str, ...] = field(default=(), repr=False)
     checkout_expires_minutes: int = 60
     # A PaymentIntent never expires on its own; `batch expire-sessions` cancels it then.
     payment_intent_ttl_hours: int = 24
@@ -58,6 +62,7 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
+    plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -119,6 +124,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     max_amount = _int(env, "CHECKOUT_MAX_AMOUNT", 1_000_000, 1, 99_999_999)
     if min_amount > max_amount:
         raise ConfigError("CHECKOUT_MIN_AMOUNT must not exceed CHECKOUT_MAX_AMOUNT")
+    pricing = _pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount)
     return Settings(
         database_url=env.get("DATABASE_URL") or Settings.database_url,
         host=host,
@@ -131,24 +137,38 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         frontend_url=_url(env, "FRONTEND_URL", public_url),
         admin_api_keys=_list(env, "ADMIN_API_KEYS"),
+        service_api_keys=_list(env, "SERVICE_API_KEYS"),
         checkout_expires_minutes=_int(env, "CHECKOUT_EXPIRES_MINUTES", 60, 30, 1440),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 600, 0, 1_000_000),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         max_api_keys_per_user=_int(env, "MAX_API_KEYS_PER_USER", 20, 1, 1000),
         payment_intent_ttl_hours=_int(env, "PAYMENT_INTENT_TTL_HOURS", 24, 1, 720),
-        pricing=_pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount),
+        pricing=pricing,
+        plans=_plans(env.get("CREDITLINE_CONFIG"), pricing),
         referral_terms=_referral_terms(env),
         trial_terms=_trial_terms(env),
     )
 
 
+def _config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"CREDITLINE_CONFIG '{path}' cannot be read: {exc}") from None
+
+
+def _plans(path: str | None, pricing: PricingPolicy) -> PlanCatalogue:
+    """Plans (``[[plans]]``) share the packages' file and currencies."""
+    try:
+        return load_plans(_config(path), frozenset(pricing.rates))
+    except PlanConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _pricing(path: str | None, min_amount: int, max_amount: int) -> PricingPolicy:
-    data: dict[str, Any] = {}
-    if path:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"CREDITLINE_CONFIG '{path}' cannot be read: {exc}") from None
+    data = _config(path)
     try:
         rates = {"usd": CreditRate("usd", 1)}
         for code, spec in (data.get("currencies") or {}).items():

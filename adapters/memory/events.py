@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from adapters.memory.refund_attempts import MemoryRefundAttempts
 from adapters.memory.state import MemoryState, ProcessedEvent, RefundRecord, utc
 from application.ports import RecordedRefund
 from application.refunds.gateway import GatewayRefund, RefundStatus
@@ -33,7 +34,7 @@ class MemoryEventLog:
             self._state.events[event_id] = replace(recorded, outcome=str(outcome), detail=detail)
 
 
-class MemoryRefundLog:
+class MemoryRefundLog(MemoryRefundAttempts):
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 

@@ -13,9 +13,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
+from adapters.memory.subscriptions_state import SubscriptionsState
 from application.outbox import OutboxMessage
+from application.refunds.attempts import RefundAttempt
+from domain.disputes import Dispute
+from domain.holds import Hold
 from domain.ledger import Account, Allocation, LedgerEntry, Lot
 from domain.payment import Payment
+from domain.spending import StoredAnswer
 from domain.user import ApiKey, User
 
 if TYPE_CHECKING:
@@ -57,9 +62,14 @@ class MemoryState:
     payments: dict[str, Payment] = field(default_factory=dict)
     events: dict[str, ProcessedEvent] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
+    refund_attempts: dict[tuple[str, int], RefundAttempt] = field(default_factory=dict)
+    subscriptions: SubscriptionsState = field(default_factory=SubscriptionsState)
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
+    holds: dict[str, Hold] = field(default_factory=dict)  # by hold id
+    spend_requests: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
     last_entry_id: int = 0
 
     def copy(self) -> MemoryState:
@@ -71,11 +81,16 @@ class MemoryState:
             lots=dict(self.lots),
             allocations=dict(self.allocations),
             payments=dict(self.payments),
+            subscriptions=self.subscriptions.copy(),
             events=dict(self.events),
             refunds=dict(self.refunds),
+            refund_attempts=dict(self.refund_attempts),
             sweep_leases=dict(self.sweep_leases),
             rewards=self.rewards.copy(),
             outbox=dict(self.outbox),
+            holds=dict(self.holds),
+            spend_requests=dict(self.spend_requests),
+            disputes=dict(self.disputes),
             last_entry_id=self.last_entry_id,
         )
 

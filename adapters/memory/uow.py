@@ -30,7 +30,14 @@ from adapters.memory.lots import MemoryLotRepository
 from adapters.memory.outbox import MemoryOutbox
 from adapters.memory.referrals import MemoryReferralRepository
 from adapters.memory.repositories import MemoryPaymentRepository, MemoryUserRepository
+from adapters.memory.spending import (
+    MemoryDisputeRepository,
+    MemoryHoldRepository,
+    MemorySpendingLedger,
+    MemorySpendRequests,
+)
 from adapters.memory.state import MemoryState
+from adapters.memory.subscriptions import MemoryCustomerRepository, MemorySubscriptionRepository
 from adapters.memory.trials import MemoryTrialRepository
 from application.bootstrap import follow_ups
 from application.messagebus import MessageBus, NewEvents, SeenPayments
@@ -78,6 +85,12 @@ class MemoryUnitOfWork(UnitOfWork):
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
         self.outbox = MemoryOutbox(work)
+        self.subscriptions = MemorySubscriptionRepository(work.subscriptions)
+        self.customers = MemoryCustomerRepository(work.subscriptions)
+        self.spending = MemorySpendingLedger(work)
+        self.holds = MemoryHoldRepository(work)
+        self.spend_requests = MemorySpendRequests(work)
+        self.disputes = MemoryDisputeRepository(work)
         return self
 
     def record(self, event: DomainEvent) -> None:

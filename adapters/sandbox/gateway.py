@@ -23,6 +23,8 @@ from adapters.sandbox.cards import find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.records import CheckoutDetails, Outcome
 from adapters.sandbox.state import SandboxState
+from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
+from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
 from application.purchases.gateway import (
     CheckoutCreated,
@@ -36,7 +38,7 @@ from application.webhooks.events import GatewayEvent
 from domain.errors import NotFound
 
 
-class SandboxGateway:
+class SandboxGateway(SandboxSubscriptionGateway):
     def __init__(
         self,
         webhook_secrets: Sequence[str],
@@ -47,6 +49,8 @@ class SandboxGateway:
         self.webhook_secrets = tuple(webhook_secrets)
         self._outbox = Outbox(deliver, self.webhook_secrets, now)
         self._state = SandboxState(public_url)
+        self._book = SubscriptionBook()  # subscriptions: adapters.sandbox.subscriptions
+        self._public_url = public_url.rstrip("/")
         self._now = now
         self._lock = asyncio.Lock()
 
@@ -114,6 +118,8 @@ class SandboxGateway:
     async def pay_checkout(
         self, session_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
+        if self.is_subscription_checkout(session_id):
+            return await self.pay_subscription_checkout(session_id, card_number, deliver)
         card = find_card(card_number)
         return await self._run(
             partial(customer.pay_checkout, self._state, session_id, card), deliver
@@ -139,6 +145,8 @@ class SandboxGateway:
         return await self._run(partial(merchant.expire, self._state, session_id), deliver)
 
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
+        if self.is_subscription_checkout(session_id):
+            return await self.subscription_checkout_details(session_id)
         async with self._lock:
             return self._state.details(session_id)
 

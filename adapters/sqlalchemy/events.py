@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
+from adapters.sqlalchemy.refund_attempts import SqlRefundAttempts
 from adapters.sqlalchemy.tables import processed_events, refunds
 from application.ports import RecordedRefund
 from application.refunds.gateway import GatewayRefund, RefundStatus
@@ -69,7 +70,7 @@ class SqlEventLog:
         self._held.hold(event_id, str(outcome), detail)
 
 
-class SqlRefundLog:
+class SqlRefundLog(SqlRefundAttempts):
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._insert = insert_for(connection)

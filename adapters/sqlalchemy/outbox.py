@@ -84,21 +84,13 @@ class SqlOutbox:
         self._held = HeldOutcome() if held is None else held
 
     async def add(self, event: DomainEvent) -> bool:
-        params = {
-            "new_event_id": event.event_id,
-            "new_type": event.type,
-            "new_user_id": event.user_id,
-            "new_payload": event.payload,
-            "new_occurred_at": event.occurred_at,
-        }
-        return (await self._conn.execute(self._add, params)).first() is not None
+        return (await self._conn.execute(self._add, _params(event))).first() is not None
 
     async def add_all(self, events: Sequence[DomainEvent]) -> None:
-        if self._dialect != "postgresql":
-            for event in events:  # SQLite: no arrays, and no round trips to save
-                await self.add(event)
-            return
         if not events:
+            return
+        if self._dialect != "postgresql":  # SQLAlchemy sends the rows as one multi-row INSERT
+            await self._conn.execute(self._add, [_params(event) for event in events])
             return
         outcome = self._held.take()
         statement = _ADD_ALL if outcome is None else _ADD_ALL_WITH_OUTCOME
@@ -107,6 +99,16 @@ class SqlOutbox:
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         rows = await self._conn.execute(_PENDING, {"limit": limit})
         return [_message(row) for row in rows]
+
+
+def _params(event: DomainEvent) -> dict[str, Any]:
+    return {
+        "new_event_id": event.event_id,
+        "new_type": event.type,
+        "new_user_id": event.user_id,
+        "new_payload": event.payload,
+        "new_occurred_at": event.occurred_at,
+    }
 
 
 def _message(row: Row[Any]) -> OutboxMessage:

@@ -75,6 +75,7 @@ ENTRY_ID = BigInteger().with_variant(Integer, "sqlite")
 OPEN_LOT = text("lot_remaining > 0")
 EXPIRING = text("lot_remaining > 0 AND expires_at IS NOT NULL")
 PENDING = text("status = 'pending'")
+ACTIVE = text("status = 'active'")
 
 users = Table(
     "users",
@@ -170,6 +171,7 @@ payments = Table(
     Column("failure_reason", Text),
     Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
     Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_disputed", BigInteger, nullable=False, server_default=text("0")),
     Column("client_key", KEY),
     Column("client_fingerprint", String(128)),
     Column("updated_at", UtcDateTime),
@@ -202,6 +204,25 @@ refunds = Table(
     Column("status", String(32), nullable=False),
     Column("credits_reversed", BigInteger, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One row per admin refund request, written before the gateway is called: its number
+# makes the gateway idempotency key, and the client's Idempotency-Key (unique) finds
+# the first answer again long after the gateway forgot the key.
+refund_attempts = Table(
+    "refund_attempts",
+    metadata,
+    Column("payment_id", ID, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("client_key", KEY, unique=True),
+    Column("requested", BigInteger),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("refund_id", KEY),
+    Column("status", String(32)),
+    Column("credits_reversed", BigInteger),
 )
 
 # ---- referrals, coupons, trials (the three ways credits are given away) ----------------
@@ -299,4 +320,127 @@ outbox = Table(
     Column("last_status", Integer),
     # Delivery's scan; partial, so delivered rows cost the index nothing.
     Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
+)
+
+
+# ---- spending: the first answer of each client key, holds, disputes ----------------------
+
+# One row per (user, client key), claimed before the debit or hold it names and
+# answered in the same transaction; a replay reads the answer (docs/failure-modes.md #4).
+spend_requests = Table(
+    "spend_requests",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("idempotency_key", KEY, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result_id", ID),  # the debit's entry id or the hold's id; NULL while claimed
+    Column("balance", BigInteger),
+    Column("available", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("idempotency_key", KEY, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("captured", BigInteger, nullable=False, server_default=text("0")),
+    Column("settled_at", UtcDateTime),
+    Column("reference_id", KEY),  # a dispute hold: the dispute id
+    # Active holds only: the per-user expiry check on every debit, and the expiry job.
+    Index(None, "user_id", "expires_at", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+    Index(None, "expires_at", "id", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+    Index(None, "reference_id"),
+)
+
+# One row per gateway dispute id; its status only moves forward (domain.disputes).
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("payment_id", ID, nullable=False, index=True),
+    Column("user_id", ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("credits_held", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    Column("funds_withdrawn", Boolean, nullable=False, server_default=false()),
+    Column("funds_reinstated", Boolean, nullable=False, server_default=false()),
+)
+
+# ---- subscriptions -------------------------------------------------------------------
+
+# One row per gateway subscription; written only forward (``Subscription.observe``).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("customer_id", KEY),
+    Column("price_id", KEY),
+    Column("plan_id", String(64)),
+    Column("status", String(32), nullable=False),
+    Column("current_period_start", UtcDateTime, nullable=False),
+    Column("current_period_end", UtcDateTime, nullable=False),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("canceled_at", UtcDateTime),
+    Index(None, "user_id", "created_at"),
+)
+
+# One row per paid invoice, written with its grant (``invoice:<invoice id>``).
+subscription_invoices = Table(
+    "subscription_invoices",
+    metadata,
+    Column("invoice_id", KEY, primary_key=True),
+    Column("subscription_id", KEY, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("billing_reason", String(64), nullable=False),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),
+    Column("amount_paid", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("paid_at", UtcDateTime, nullable=False),
+    Column("payment_intent_id", KEY, unique=True),
+    Column("price_id", KEY),
+    Column("amount_refunded", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_reversed", BigInteger, nullable=False, server_default=text("0")),
+    # What rolled into this invoice's period, and in how many grants (``rollover_key``).
+    Column("rolled_in", BigInteger, nullable=False, server_default=text("0")),
+    Column("rollovers", Integer, nullable=False, server_default=text("0")),
+    Index(None, "subscription_id", "period_end"),
+    Index(None, "subscription_id", "period_start"),
+)
+
+# The terms invoices are granted with, by gateway price (a shared catalogue).
+subscription_plans = Table(
+    "subscription_plans",
+    metadata,
+    Column("price_id", KEY, primary_key=True),
+    Column("plan_id", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("credits_per_period", BigInteger, nullable=False),
+    Column("rollover_cap", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One gateway customer per user, created once and reused.
+gateway_customers = Table(
+    "gateway_customers",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("customer_id", KEY, nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -22,11 +22,14 @@ from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
 from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.holds import SqlDisputeRepository, SqlHoldRepository, SqlSpendRequests
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
 from adapters.sqlalchemy.referrals import SqlReferralRepository
+from adapters.sqlalchemy.spending import SqlSpendingLedger
+from adapters.sqlalchemy.subscriptions import SqlCustomerRepository, SqlSubscriptionRepository
 from adapters.sqlalchemy.trials import SqlTrialRepository
 from adapters.sqlalchemy.users import SqlUserRepository
 from application.bootstrap import follow_ups
@@ -61,8 +64,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refunds = SqlRefundLog(conn)
         self.referrals = SqlReferralRepository(conn, hints)
         self.coupons = SqlCouponRepository(conn)
+        self.subscriptions = SqlSubscriptionRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn, hints)
         self.outbox = SqlOutbox(conn, self._held)
+        self.spending = SqlSpendingLedger(conn)
+        self.holds = SqlHoldRepository(conn)
+        self.spend_requests = SqlSpendRequests(conn)
+        self.disputes = SqlDisputeRepository(conn)
         return self
 
     def record(self, event: DomainEvent) -> None:

@@ -15,6 +15,7 @@ import stripe
 
 from adapters.stripe import events, mapping, params
 from adapters.stripe.errors import translated_errors
+from adapters.stripe.subscriptions import StripeSubscriptions
 from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
@@ -31,7 +32,7 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 
 
-class StripeGateway:
+class StripeGateway(StripeSubscriptions):
     """Every create call carries the caller's idempotency key, so retries replay.
 
     The SDK retries connection failures, 409s and 5xx itself (with the same key).

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from adapters.json_nesting import too_deep_or_not_json
+from adapters.stripe.billing import gateway_invoice, subscription_snapshot
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
 from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, verify_signature
@@ -20,12 +21,21 @@ from adapters.stripe.storable import usable
 from application.webhooks.events import (
     CheckoutCompleted,
     CheckoutExpired,
+    DisputeClosed,
+    DisputeFundsReinstated,
+    DisputeFundsWithdrawn,
+    DisputeOpened,
     GatewayEvent,
+    InvoicePaid,
+    InvoicePaymentFailed,
     PaymentCanceled,
     PaymentFailed,
     PaymentRef,
     PaymentSucceeded,
     RefundsReported,
+    SubscriptionCheckoutCompleted,
+    SubscriptionDeleted,
+    SubscriptionUpdated,
     Unhandled,
 )
 from application.webhooks.gateway import MalformedEvent
@@ -91,6 +101,12 @@ def _intent_ref(intent: Obj) -> PaymentRef:
 
 
 def _checkout_completed(envelope: Envelope, session: Obj) -> GatewayEvent:
+    if session.get("mode") == "subscription":
+        return SubscriptionCheckoutCompleted(
+            **envelope,
+            subscription_id=object_id(session.get("subscription")),
+            session_id=text(session.get("id")),
+        )
     return CheckoutCompleted(
         **envelope,
         payment=_session_ref(session),
@@ -167,6 +183,57 @@ def _refund_changed(envelope: Envelope, obj: Obj) -> GatewayEvent:
     )
 
 
+def _dispute_ref(dispute: Obj) -> dict[str, Any]:
+    """A dispute names its charge's PaymentIntent; its metadata is not ours."""
+    dispute_id = text(dispute.get("id"))
+    if dispute_id is None:
+        raise MalformedEvent("a dispute event needs the dispute's id")
+    return {
+        "dispute_id": dispute_id,
+        "payment": PaymentRef(intent_id=object_id(dispute.get("payment_intent"))),
+    }
+
+
+def _dispute_created(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeOpened(**envelope, **_dispute_ref(dispute))
+
+
+def _dispute_closed(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    # "warning_closed" ends an inquiry that never took money: as good as won.
+    won = dispute.get("status") != "lost"
+    return DisputeClosed(**envelope, **_dispute_ref(dispute), won=won)
+
+
+def _dispute_withdrawn(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeFundsWithdrawn(**envelope, **_dispute_ref(dispute))
+
+
+def _dispute_reinstated(envelope: Envelope, dispute: Obj) -> GatewayEvent:
+    return DisputeFundsReinstated(**envelope, **_dispute_ref(dispute))
+
+
+def _subscription_updated(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    snapshot = subscription_snapshot(obj)
+    return SubscriptionUpdated(
+        **envelope, subscription_id=snapshot.subscription_id, snapshot=snapshot
+    )
+
+
+def _subscription_deleted(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    snapshot = subscription_snapshot(obj)
+    return SubscriptionDeleted(
+        **envelope, subscription_id=snapshot.subscription_id, snapshot=snapshot
+    )
+
+
+def _invoice_paid(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    return InvoicePaid(**envelope, invoice=gateway_invoice(obj))
+
+
+def _invoice_failed(envelope: Envelope, obj: Obj) -> GatewayEvent:
+    return InvoicePaymentFailed(**envelope, invoice=gateway_invoice(obj))
+
+
 _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_paid_later,
@@ -180,4 +247,13 @@ _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "refund.created": _refund_changed,
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
+    "customer.subscription.created": _subscription_updated,
+    "customer.subscription.updated": _subscription_updated,
+    "customer.subscription.deleted": _subscription_deleted,
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_failed": _invoice_failed,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+    "charge.dispute.funds_withdrawn": _dispute_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_reinstated,
 }

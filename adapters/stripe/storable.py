@@ -18,7 +18,20 @@ from application.webhooks.events import GatewayEvent, Unusable
 
 MAX_ID_LENGTH = 255
 MAX_TYPE_LENGTH = 100
-_IDS = frozenset({"event_id", "session_id", "intent_id", "refund_id", "payment_intent_id"})
+_IDS = frozenset(
+    {
+        "event_id",
+        "session_id",
+        "intent_id",
+        "refund_id",
+        "payment_intent_id",
+        "dispute_id",
+        "subscription_id",
+        "customer_id",
+        "invoice_id",
+        "price_id",
+    }
+)
 _DIGEST_PREFIX = "sha256:"
 
 

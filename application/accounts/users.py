@@ -36,10 +36,18 @@ class CreatedUser:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user, or an operator key from ADMIN_API_KEYS (user None)."""
+    """Who is calling: a user, an operator key from ADMIN_API_KEYS, or a service key from
+    SERVICE_API_KEYS (both with user None)."""
 
     user: User | None
     is_admin: bool
+    is_service: bool = False
+
+    @property
+    def may_spend_for_anyone(self) -> bool:
+        """Services (a product's API gateway) and admins spend on behalf of any user;
+        a user's own key never does, or a user could spend without limit."""
+        return self.is_service or self.is_admin
 
     def require_user(self) -> User:
         if self.user is None:
@@ -109,12 +117,15 @@ async def authenticate(
     *,
     admin_key_hashes: Sequence[str],
     uow_factory: UnitOfWorkFactory,
+    service_key_hashes: Sequence[str] = (),
 ) -> Principal:
     if not api_key:
         raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
     digest = hash_api_key(api_key)
     if any(hmac.compare_digest(digest, admin) for admin in admin_key_hashes):
         return Principal(user=None, is_admin=True)
+    if any(hmac.compare_digest(digest, service) for service in service_key_hashes):
+        return Principal(user=None, is_admin=False, is_service=True)
     async with uow_factory() as uow:
         key = await uow.users.find_api_key(digest)
         user = await uow.users.get(key.user_id) if key is not None else None

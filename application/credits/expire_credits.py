@@ -5,7 +5,8 @@ once; only ``remaining`` is taken, so credits already spent never expire. The lo
 API locks what it returns (``SKIP LOCKED`` on PostgreSQL), so parallel workers take
 disjoint lots. A transaction expires one user's lots only (docs/ledger.md: a write
 transaction touches one user), and commits them all or none, each recorded as a
-``CreditsExpired`` event.
+``CreditsExpired`` event. A user whose expiry fails is skipped for the rest of the
+run; the batch grows past their lots, so they never hide the lots that expire later.
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ async def expire_credits(
 ) -> JobReport:
     report = JobReport(JOB)
     failed_users: set[str] = set()
+    limit = batch_size
     control.begin(None)
     while not control.stop_requested:
         now = clock.now()
         async with uow_factory() as uow:
-            lots = await uow.lots.expired_lots(now, batch_size)
+            lots = await uow.lots.expired_lots(now, limit)
             mine = _first_user(lots, failed_users)
-            if not mine:
+            if not mine and len(lots) < limit:
                 return report
+            if not mine:  # a full batch of failed users' lots: look past them
+                limit += batch_size
+                continue
             try:
                 posted = [await uow.ledger.post(expiry_posting(lot), now) for lot in mine]
                 for lot, entry in zip(mine, posted, strict=True):

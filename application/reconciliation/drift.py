@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from application.batch import JobReport
 from application.ports import UnitOfWorkFactory
 from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund, RefundGateway
+from application.subscriptions.gateway import GatewayInvoice
 from application.webhooks.events import (
     CheckoutCompleted,
     GatewayEvent,
@@ -35,6 +36,7 @@ class DriftKind(enum.StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"  # paid, or granted, other than the payment says
     MISSING_REFUND = "missing_refund"  # refunded at the gateway, credits not reversed
     REFUND_MISMATCH = "refund_mismatch"  # the refunded totals differ
+    MISSING_INVOICE_GRANT = "missing_invoice_grant"  # a paid invoice of ours, never granted
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class Drift:
     detail: str
     paid: PaidAtGateway | None = None
     refund: GatewayRefund | None = None
+    invoice: GatewayInvoice | None = None  # for MISSING_INVOICE_GRANT; payment_id is its id
 
 
 @dataclass(slots=True)

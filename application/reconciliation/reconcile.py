@@ -21,6 +21,7 @@ from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.gateway import CheckoutGateway
 from application.reconciliation.drift import Drift, gateway_view, grant_drift, refund_drift
 from application.reconciliation.extra_grants import extra_grants
+from application.reconciliation.invoice_drift import invoice_drift, repair_invoice
 from application.reconciliation.repair_drift import repair
 from application.webhooks.events import GatewayEvent
 from application.webhooks.gateway import WebhookGateway
@@ -90,6 +91,11 @@ async def reconcile(
     drift += await extra_grants(view, since, uow_factory, gateway, report)
     for item in drift:
         repaired = await repair(item, uow_factory, clock, JOB) if policy.repair else None
+        _record(report, item, repaired)
+    for item in await invoice_drift(events, uow_factory):
+        repaired = (
+            await repair_invoice(item, uow_factory, gateway, clock) if policy.repair else None
+        )
         _record(report, item, repaired)
     return report
 

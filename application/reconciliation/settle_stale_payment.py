@@ -3,7 +3,8 @@
 The gateway is asked first and acted on outside any transaction; the payment then
 changes in one short transaction through ``apply_gateway_state`` (the polls' path,
 which grants through ``fulfil``). A gateway that answers "already expired" or
-"already complete" to a close is asked again and believed.
+"already complete" to a close is asked again and believed. A complete but unpaid
+Checkout (a delayed payment method) is settled by its PaymentIntent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ _CANCELABLE = frozenset(
     }
 )
 NEVER_CREATED = "abandoned"  # Stripe's cancellation reason for an unused intent
+# A complete session's intent in these has failed for good (the debit bounced, or it was
+# canceled); in any other it is still settling (processing, or awaiting micro-deposits).
+_DELAYED_FAILED = frozenset({IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.CANCELED})
+DELAYED_PAYMENT_FAILED = "payment_failed"
 
 
 class Settled(enum.StrEnum):
@@ -77,9 +82,18 @@ class StalePaymentSettler:
             )
         if state.status is CheckoutStatus.EXPIRED:
             return await self._close(payment, None, state.payment_intent_id)
-        if state.status is CheckoutStatus.COMPLETE:
-            return Settled.WAITING  # a delayed payment method has not settled yet
+        if state.status is CheckoutStatus.COMPLETE and state.payment_intent_id:
+            return await self._settle_delayed(payment, state.payment_intent_id)
         raise GatewayRejected(f"checkout session {state.session_id} is still open")
+
+    async def _settle_delayed(self, payment: Payment, intent_id: str) -> Settled:
+        """A complete, unpaid session: its delayed payment method is still processing
+        (wait), or it failed, and a complete session never takes another payment: close."""
+        intent = await self._gateway.get_payment_intent(intent_id)
+        if intent.status not in _DELAYED_FAILED:  # a success shows on the session next run
+            return Settled.WAITING
+        reason = intent.failure_reason or DELAYED_PAYMENT_FAILED
+        return await self._close(payment, reason, intent_id)
 
     async def _settle_intent(self, payment: Payment) -> Settled:
         intent_id = payment.stripe_payment_intent_id

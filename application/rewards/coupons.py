@@ -3,7 +3,8 @@
 One transaction: the coupon's rules are checked against the clock, then the two
 limits that concurrent requests race for are left to the database: the unique
 (coupon, user) redemption row and the conditional ``UPDATE`` of the coupon's
-redemption count. Losing either rolls the whole redemption back.
+redemption count. Losing either rolls the whole redemption back. The debt check reads
+the balance under the account lock.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ async def redeem_coupon(
         if coupon is None:
             raise CouponNotFound("no such coupon")
         coupon.check_redeemable(user_id, now)
+        # The balance is read under the account lock every ledger write takes, so a
+        # refund committing meanwhile is seen: a user it put in debt cannot redeem.
+        await uow.ledger.lock_account(user_id)
         account = await uow.ledger.account(user_id)
         check_not_in_debt(account.balance if account else 0)
         redemption = Redemption(

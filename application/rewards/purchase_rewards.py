@@ -20,7 +20,7 @@ from datetime import datetime
 from application.ports import UnitOfWork
 from application.rewards.referral_bonuses import give_back_bonuses, take_back_bonuses
 from domain.errors import NotFound
-from domain.events import PaymentCompleted, RefundApplied, RefundRestored
+from domain.events import DisputeLost, PaymentCompleted, RefundApplied, RefundRestored
 from domain.payment import Payment
 from domain.referral import BonusMove, Referral, ReferralStatus, opened_before
 
@@ -38,9 +38,10 @@ async def decide_referral(uow: UnitOfWork, event: PaymentCompleted, now: datetim
 
 
 async def settle_referral_on_refunds(
-    uow: UnitOfWork, event: RefundApplied | RefundRestored, now: datetime
+    uow: UnitOfWork, event: RefundApplied | RefundRestored | DisputeLost, now: datetime
 ) -> None:
-    """A refund of the first purchase was applied or undone: the bonuses follow."""
+    """A refund of the first purchase was applied or undone, or a dispute of it lost: the
+    bonuses follow."""
     referral = await uow.referrals.get(event.user_id, for_update=True)
     if referral is not None and referral.payment_id == event.payment_id:
         await _settle(uow, referral, await _payment(uow, event.payment_id), now)

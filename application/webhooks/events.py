@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.refunds.gateway import GatewayRefund
+from application.subscriptions.gateway import GatewayInvoice
+from domain.subscription import SubscriptionSnapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +98,80 @@ class RefundsReported(PaymentEvent):
     refunds: tuple[GatewayRefund, ...] | None = None
     currency: str | None = None
     amount_refunded: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeEvent(GatewayEvent):
+    """An event of dispute ``dispute_id`` of the charge of ``payment`` (the base of the
+    four dispute kinds, each of which has its handler)."""
+
+    payment: PaymentRef
+    dispute_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeOpened(DisputeEvent):
+    """The customer disputed the charge: its credits are held until the outcome."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeClosed(DisputeEvent):
+    """The dispute ended: ``won`` (the money stays) or lost (it went back)."""
+
+    won: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsWithdrawn(DisputeEvent):
+    """The disputed amount was taken from the balance while the dispute is decided."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsReinstated(DisputeEvent):
+    """The disputed amount came back (the dispute is being won)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionEvent(GatewayEvent):
+    """An event about a subscription. ``snapshot`` is the subscription as the event (or,
+    after the handler's preparation, the gateway now) reports it."""
+
+    subscription_id: str | None
+    snapshot: SubscriptionSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionUpdated(SubscriptionEvent):
+    """A subscription was created or changed (plan, status, period, cancellation)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionDeleted(SubscriptionEvent):
+    """A subscription ended: canceled now, or at the end of its period."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionCheckoutCompleted(SubscriptionEvent):
+    """A Checkout in subscription mode finished. It links the subscription to its user;
+    it never grants: the subscription's first invoice does (docs/failure-modes.md #1)."""
+
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceEvent(GatewayEvent):
+    invoice: GatewayInvoice
+    snapshot: SubscriptionSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePaid(InvoiceEvent):
+    """An invoice was paid: a subscription's period (or an upgrade) is paid for."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePaymentFailed(InvoiceEvent):
+    """An attempt to pay an invoice failed; the gateway retries it later."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

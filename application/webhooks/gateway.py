@@ -8,6 +8,7 @@ from typing import Protocol
 
 from application.purchases.gateway import IntentGateway
 from application.refunds.gateway import RefundGateway
+from application.subscriptions.gateway import SubscriptionReadGateway
 from application.webhooks.events import GatewayEvent
 
 
@@ -32,6 +33,7 @@ class EventGateway(Protocol):
         ...
 
 
-class WebhookGateway(EventGateway, RefundGateway, IntentGateway, Protocol):
+class WebhookGateway(EventGateway, RefundGateway, IntentGateway, SubscriptionReadGateway, Protocol):
     """The events, and what a handler may read before its transaction: the refunds and
-    the PaymentIntent a refund report names."""
+    the PaymentIntent a refund report names, a subscription's current state and the
+    payment of an invoice."""

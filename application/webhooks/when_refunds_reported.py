@@ -8,6 +8,7 @@ from typing import Any
 
 from application.ports import UnitOfWork
 from application.refunds.apply_refund import apply_refunds
+from application.subscriptions.refund_invoice import refund_invoice
 from application.webhooks.events import GatewayEvent, RefundsReported, UnknownObject
 from application.webhooks.gateway import WebhookGateway
 from application.webhooks.handling import NOT_OURS, EventNotReady, EventOutcome, Handled
@@ -59,7 +60,7 @@ def _envelope(event: GatewayEvent) -> dict[str, Any]:
 async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:
     payment = await find_payment(uow, event.payment)
     if payment is None:
-        return NOT_OURS
+        return await _invoice_refunds(uow, event, now)
     refunds = event.refunds or ()
     if not payment.is_paid:
         # Failed refunds wait too: their record must exist before any stale report.
@@ -68,3 +69,13 @@ async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: date
         return Handled(EventOutcome.NO_CHANGE, payment.id)
     applied = await apply_refunds(uow, payment, refunds, now)
     return Handled(EventOutcome.UPDATED if applied else EventOutcome.NO_CHANGE, payment.id)
+
+
+async def _invoice_refunds(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:
+    """Not a payment of ours: perhaps the payment of a subscription invoice."""
+    invoice_id, changed = await refund_invoice(
+        uow, event.payment.intent_id, event.refunds or (), now
+    )
+    if invoice_id is None:
+        return NOT_OURS
+    return Handled(EventOutcome.UPDATED if changed else EventOutcome.NO_CHANGE, invoice_id)

@@ -145,6 +145,23 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
 
         launch("expire-credits", common, job)
 
+    @app.command(name="expire-holds")
+    def expire_holds_command(
+        *, batch_size: Annotated[int, Positive] = 100, common: Common = Common()
+    ) -> None:
+        """Release holds past their expiry, so that they stop holding credits; idempotent.
+
+        Parameters
+        ----------
+        batch_size
+            Expired holds claimed per transaction (each transaction ends one user's).
+        """
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            return c.use_cases.expire_holds()(batch_size=batch_size, control=control)
+
+        launch("expire-holds", common, job)
+
     return app
 
 

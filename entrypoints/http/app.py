@@ -23,6 +23,9 @@ from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
 from entrypoints.http.sandbox import SandboxController
+from entrypoints.http.sandbox_subscriptions import SandboxSubscriptionsController
+from entrypoints.http.spending import SpendingController
+from entrypoints.http.subscriptions import SubscriptionsController
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
 
@@ -68,12 +71,14 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        SpendingController,
+        SubscriptionsController,
     ]
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":
         gateway = container.gateway()
         assert isinstance(gateway, SandboxGateway)
-        handlers.append(SandboxController)
+        handlers.extend([SandboxController, SandboxSubscriptionsController])
         deps["sandbox"] = Provide(lambda: gateway, sync_to_thread=False, use_cache=True)
     app = Litestar(
         route_handlers=handlers,

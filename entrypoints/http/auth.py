@@ -125,9 +125,15 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def needs_key(route_handler: BaseRouteHandler) -> bool:
-    """A route that acts for its caller or is for operators only."""
+    """A route that acts for its caller or is for some callers only."""
     acts_for_caller = "principal" in route_handler.parsed_fn_signature.parameters
-    return acts_for_caller or requires_admin in route_handler.resolve_guards()
+    return acts_for_caller or has_role_guard(route_handler)
+
+
+def has_role_guard(route_handler: BaseRouteHandler) -> bool:
+    """Whether the route admits only some callers (operators, services): a 403 for others."""
+    guards = route_handler.resolve_guards()
+    return requires_admin in guards or requires_service in guards
 
 
 async def authenticate_first(
@@ -145,3 +151,11 @@ async def requires_admin(
     """Operator routes: an admin user's key, or one of ADMIN_API_KEYS."""
     if not (await principal_of(connection)).is_admin:
         raise Forbidden("admin only")
+
+
+async def requires_service(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Spending routes: a key from SERVICE_API_KEYS or an admin's, never a user's own."""
+    if not (await principal_of(connection)).may_spend_for_anyone:
+        raise Forbidden("service or admin key required", code="service_key_required")

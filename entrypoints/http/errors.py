@@ -36,10 +36,15 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Response[Any]:
+    """``details``: fields beside the code that a client acts on (``available``)."""
     return Response(
-        {"error": {"code": code, "message": message}},
+        {"error": {"code": code, "message": message, **(details or {})}},
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
@@ -47,7 +52,8 @@ def error_response(
 
 
 def _domain(exc: DomainError) -> Response[Any]:
-    return error_response(exc.status, exc.code, exc.message)
+    details = getattr(exc, "details", None)
+    return error_response(exc.status, exc.code, exc.message, details=details)
 
 
 def _signature(exc: Exception) -> Response[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import get_args
 
 import msgspec
 from litestar import Litestar
@@ -32,7 +33,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from entrypoints.http.auth import needs_key, requires_admin
+from entrypoints.http.auth import has_role_guard, needs_key
 from entrypoints.http.limits import EXEMPT
 from entrypoints.http.webhook import PATH as WEBHOOK_PATH
 
@@ -41,7 +42,8 @@ ERROR_REF = Reference(ref="#/components/schemas/Error")
 _REASONS = {
     400: "Malformed or invalid request (bad JSON, parameter, field or cursor)",
     401: "Missing, invalid or revoked API key",
-    403: "The key is not an operator's",
+    402: "Not enough available credits; `error.available` says how many there are",
+    403: "The key may not call this route (it needs an operator's or a service's)",
     404: "No such resource, or not the caller's",
     409: "Conflicts with the current state (an Idempotency-Key reused, a duplicate)",
     413: "Request body larger than MAX_BODY_BYTES",
@@ -131,6 +133,8 @@ def _strict_body(
     """A body struct that refuses unknown fields says so: ``additionalProperties: false``."""
     data = handler.parsed_fn_signature.parameters.get("data")
     kind = getattr(data, "annotation", None)
+    kinds = [k for k in get_args(kind) if k is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 else kind  # an optional body: ``Struct | None``
     body = operation.request_body
     if not (isinstance(body, RequestBody) and isinstance(kind, type)):
         return
@@ -138,6 +142,8 @@ def _strict_body(
         return
     for media in body.content.values():
         ref = media.schema
+        if isinstance(ref, Schema) and ref.one_of:
+            ref = next((r for r in ref.one_of if isinstance(r, Reference)), ref)
         target = components.get(ref.ref.rsplit("/", 1)[-1]) if isinstance(ref, Reference) else ref
         if isinstance(target, Schema):
             target.additional_properties = False
@@ -153,7 +159,7 @@ def _statuses(
         statuses.add(400)
     if authenticated:
         statuses |= {401, 503}
-    if requires_admin in handler.resolve_guards():
+    if has_role_guard(handler):
         statuses.add(403)
     if route.path_parameters:
         statuses.add(404)
@@ -200,7 +206,11 @@ def _error_schema() -> Schema:
     text = Schema(type=OpenAPIType.STRING)
     detail = Schema(
         type=OpenAPIType.OBJECT,
-        properties={"code": text, "message": text},
+        properties={
+            "code": text,
+            "message": text,
+            "available": Schema(type=OpenAPIType.INTEGER, description="with 402 only"),
+        },
         required=["code", "message"],
     )
     return Schema(type=OpenAPIType.OBJECT, properties={"error": detail}, required=["error"])

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from adapters.sqlalchemy.migrate import upgrade_sync
-from tests.e2e.conftest import ADMIN, ADMIN_KEY, AppUnderTest, make_app
+from tests.e2e.conftest import ADMIN, AppUnderTest, make_app
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 FUZZ_STATEFUL = os.environ.get("FUZZ_STATEFUL", "") == "1"
@@ -40,6 +40,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         "invalid_cursor",  # cursors are opaque: only one the server issued is valid
         "redirect_not_allowed",  # success/cancel URLs must be on FRONTEND_URL's origin
         "unknown_package",  # package ids come from configuration
+        "unknown_plan",  # subscription plan ids come from configuration
         "package_amount_mismatch",  # a package id and an amount that disagree
         "amount_out_of_range",  # per-currency bounds from configuration
         "unsupported_currency",  # currencies from configuration
@@ -48,6 +49,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         "invalid_signature",  # only Stripe can sign a webhook
         "invalid_email",  # an address's syntax, beyond its declared length
         "unknown_user",  # a coupon assigned to a user id nobody has
+        "duplicate_idempotency_key",  # one key twice for one user in a debit batch
     }
 )
 """400s that a schema-valid request still gets: rules that depend on configuration,
@@ -116,11 +118,11 @@ def _config(api_key: str) -> SchemathesisConfig:
             "generation": {"max-examples": FUZZ_EXAMPLES, "database": "none"},
             "checks": {
                 # Replaced by positive_data_acceptance_beyond_the_schema, which reads
-                # this configuration. A business rule refusing a well-formed request
-                # (422) is not a rejected schema-valid request.
+                # this configuration. A business rule refusing a well-formed request (422, or
+                # 402 for credits it does not have) is not a rejected schema-valid request.
                 "positive_data_acceptance": {
                     "enabled": False,
-                    "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 429, "5xx"],
+                    "expected-statuses": ["2xx", "3xx", 401, 402, 403, 404, 409, 422, 429, "5xx"],
                 },
                 "negative_data_rejection": {"enabled": False},
             },
@@ -128,16 +130,19 @@ def _config(api_key: str) -> SchemathesisConfig:
     )
 
 
+SERVICE_KEY = "fuzz-service-key-0123456789"
+
+
 @pytest.fixture(scope="module")
 def under_test(tmp_path_factory: pytest.TempPathFactory) -> AppUnderTest:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     upgrade_sync(url)
-    return make_app(url, RATE_LIMIT_PER_MINUTE="0")
+    return make_app(url, RATE_LIMIT_PER_MINUTE="0", SERVICE_API_KEYS=SERVICE_KEY)
 
 
 @pytest.fixture(scope="module")
 def keys(under_test: AppUnderTest) -> dict[str, str]:
-    made = {"service": ADMIN_KEY}
+    made = {"service": SERVICE_KEY}
     with TestClient(under_test.app) as client:
         for name in ("user", "admin"):
             body = {"email": f"fuzz-{name}@example.com", "is_admin": name == "admin"}

@@ -29,6 +29,7 @@ from application.purchases.create_checkout_session import (
     create_checkout_session,
 )
 from application.purchases.orders import Order
+from domain.ledger import purchase_posting
 from domain.payment import Payment, PaymentStatus
 from domain.redirects import RedirectPolicy
 from entrypoints.batch import commands
@@ -185,7 +186,7 @@ def test_items_that_fail_are_listed_and_exit_1(cli: Cli) -> None:
         ["reconcile", "--since", "31d"],
         ["reconcile", "--since", "yesterday"],
         ["expire-credits", "--bogus"],
-        ["expire-holds"],
+        ["expire-holds", "--batch-size", "0"],
     ],
 )
 def test_bad_usage_exits_2(cli: Cli, args: list[str]) -> None:
@@ -226,3 +227,24 @@ def test_the_creditline_command_has_the_batch_jobs(
         creditline(["batch", "expire-sessions", "--json"])
     assert exited.value.code == 0
     assert json.loads(capsys.readouterr().out)["job"] == "expire-sessions"
+
+
+def test_expire_holds_frees_holds_past_their_expiry_once(cli: Cli) -> None:
+    payment = cli.open_checkout(1000)
+    use_cases = cli.container.use_cases
+
+    async def fund_and_hold() -> str:
+        async with cli.container.uow_factory()() as uow:
+            await uow.ledger.post(purchase_posting(payment.user_id, payment.id, 1000), T0)
+            await uow.commit()
+        hold = await use_cases.place_hold()(payment.user_id, 400, "h1", 60)
+        return hold.id
+
+    cli.run(fund_and_hold())
+    code, report = cli.json("expire-holds")
+    assert (code, report["counts"]) == (0, {})
+    cli.clock.advance(timedelta(seconds=61))
+    code, report = cli.json("expire-holds")
+    assert (code, report["counts"]) == (0, {"holds_expired": 1, "credits_released": 400})
+    code, report = cli.json("expire-holds")
+    assert (code, report["counts"]) == (0, {})

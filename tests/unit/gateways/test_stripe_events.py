@@ -332,7 +332,10 @@ class TestOtherEvents:
         ("event_type", "obj"),
         [
             ("customer.created", {"id": "cus_1", "object": "customer"}),
-            ("invoice.paid", {"id": "in_1", "object": "invoice", "metadata": {"app": "other"}}),
+            (
+                "invoice.finalized",
+                {"id": "in_1", "object": "invoice", "metadata": {"app": "other"}},
+            ),
             ("payment_intent.created", intent("requires_payment_method")),
         ],
     )

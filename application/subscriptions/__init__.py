@@ -1,0 +1,2 @@
+"""Subscription plans that grant credits every period: checkout, changes, and what
+paid invoices grant."""
