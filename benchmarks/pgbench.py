@@ -15,6 +15,7 @@ parameters still bound (``-M prepared``, as asyncpg does), mapped to this client
   its ``n`` the order it first appeared in, so pgbench's facts are distinct as the app's are;
 - a value an earlier statement returned (the balance from ``UPDATE accounts ...
   RETURNING``) is taken from that statement's result with ``\\gset``, as the app does;
+- an array is the array of its elements, each mapped so;
 - anything else is bound as the canary bound it (``-D`` variables); NULL stays NULL.
 
 Client ``c`` runs transactions ``c*t .. c*t+t-1``, each on payment
@@ -193,6 +194,8 @@ def derive_script(captured: Captured) -> Script:
     def mapped(value: Any) -> str:
         if value is None:
             return "NULL"
+        if isinstance(value, list):  # the outbox's rows, as arrays
+            return f"ARRAY[{', '.join(mapped(v) for v in value)}]"
         if isinstance(value, str) and CANARY_TOKEN in value:
             return canary_string(value)
         if isinstance(value, str) and FACT_ID.fullmatch(value):

@@ -2,9 +2,9 @@
 
 A scenario is a name and a coroutine taking the run's ``Bench`` and returning a figure:
 the service's requests/s, p50 and p99, and each reference's, measured minutes apart on
-the same machine. ``SCENARIOS`` is the list ``benchmarks.suite`` runs, in order; the
-debit endpoints add theirs to it (one hot user, 1,000 users, batched; reference:
-pgbench on the same statements) with ``Scenario(name, run)`` like the ones below.
+the same machine. ``SCENARIOS`` and the debits' (``debit_scenarios.py``: one hot user,
+1,000 users, batched; reference: pgbench on the same statements) are what
+``benchmarks.suite`` runs, in order; a new scenario is one more ``Scenario(name, run)``.
 """
 
 from __future__ import annotations
@@ -93,6 +93,17 @@ class Figure:
 class Scenario:
     name: str
     run: Callable[[Bench], Awaitable[Figure]]
+
+
+async def measured_run(bench: Bench, path: Path, connections: int) -> dict[str, Any]:
+    """wrk on the service: its figures and the workers' CPU per request; no errors."""
+    cpu = bench.app.workers_cpu_seconds()
+    result = await run_wrk(bench.app.base_url, path, connections=connections, seconds=bench.seconds)
+    cpu = bench.app.workers_cpu_seconds() - cpu
+    if result.errors:
+        raise BenchmarkFailed(f"{path.name}: {result.errors} errors")
+    bench.note_rss()
+    return _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
 
 
 def _measured(result: WrkResult) -> dict[str, Any]:
@@ -209,6 +220,7 @@ SCENARIOS: list[Scenario] = [
     read("balance_16", "/user/balance"),
     read("history_16", "/user/credit-transactions"),
 ]
+"""The debit scenarios (``debit_scenarios.py``) are appended by ``benchmarks.suite``."""
 
 
 async def check_group(

@@ -141,6 +141,7 @@ class AppServer:
             "APP_ENV": "development",
             "NO_PROXY": "127.0.0.1,localhost",
             "RATE_LIMIT_PER_MINUTE": "1000000",
+            "SERVICE_API_KEYS": "bench-service-key-0123456789abcdef",  # benchmarks.debits
             "BENCH_WORKERS": str(self.workers),
         }
         if self.profile is not None:

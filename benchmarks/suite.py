@@ -35,8 +35,9 @@ from sqlalchemy import text
 from adapters.sqlalchemy.engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.queries import verify_ledger
-from benchmarks import chart, fixtures, seed_sql
+from benchmarks import chart, debits, fixtures, seed_sql
 from benchmarks.batch_expire import measure as measure_batch
+from benchmarks.debit_scenarios import DEBIT_SCENARIOS
 from benchmarks.fixtures import CANARY, BenchDatabase, BenchmarkFailed
 from benchmarks.pgbench import capture_canary, derive_script
 from benchmarks.profile import Sampler
@@ -106,7 +107,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 script,
             )
             sampler = Sampler(app, args.out) if args.profile else None
-            scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only]
+            await debits.seed(database.url)
+            every = [*SCENARIOS, *DEBIT_SCENARIOS]
+            scenarios = [s for s in every if not args.only or s.name in args.only]
             result["small"] = await _pass(bench, scenarios, sampler)
             bench.note_rss()
             if args.scale:

@@ -40,9 +40,10 @@ class RecentCallers:
 
     The rate limiter runs before authentication and must not query the database: it
     keys a request on its principal only when this knows the key (a wrong key never
-    gets here). Authentication itself trusts a key it checked for ``trust_seconds``,
-    which spares a balance read its own transaction. Bounded in size and age; a key
-    that fails is forgotten at once, and so are a user's keys when one is revoked.
+    gets here). Balance reads trust a key checked in the last ``trust_seconds``
+    (``TRUSTS_RECENT_KEYS``), which spares each its own authentication transaction.
+    Bounded in size and age; a key that fails is forgotten at once, and so are a
+    user's keys when one is revoked.
     """
 
     def __init__(
@@ -107,8 +108,10 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     authenticate: Authenticate = connection.app.state[AUTHENTICATE]
     recent: RecentCallers | None = connection.app.state.get(RECENT_CALLERS)
     token = bearer_token(connection)
-    if token and recent and (trusted := recent.trusted(token)) is not None:
-        return trusted
+    if token and recent and _reads_balances(connection):
+        trusted = recent.trusted(token)
+        if trusted is not None:
+            return trusted
     try:
         principal = await authenticate(token)
     except Unauthenticated:
@@ -118,6 +121,17 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     if token and recent:
         recent.remember(token, principal)
     return principal
+
+
+TRUSTS_RECENT_KEYS = "trusts_recent_keys"
+"""Route option: the route needs only who the caller is (a balance read), so a key
+checked in the last ``KEY_TRUST_SECONDS`` is not checked again. Routes that show the
+user's own row (``/me``) leave it off: the cached row could be that old."""
+
+
+def _reads_balances(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(TRUSTS_RECENT_KEYS))
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -14,7 +14,12 @@ from domain.ledger import Account, LedgerEntry
 from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
-from entrypoints.http.auth import RECENT_CALLERS, RecentCallers, requires_admin
+from entrypoints.http.auth import (
+    RECENT_CALLERS,
+    TRUSTS_RECENT_KEYS,
+    RecentCallers,
+    requires_admin,
+)
 from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 
@@ -90,6 +95,7 @@ class UsersController(Controller):
 class BalanceController(Controller):
     path = "/user"
     tags = ["balance"]
+    opt = {TRUSTS_RECENT_KEYS: True}
 
     @get("/balance")
     async def balance(
