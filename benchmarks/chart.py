@@ -10,6 +10,7 @@ COLOURS = {
     "pgbench_four_statements": "#aaaaaa",
     "pgbench_service_sql": "#666666",
     "bare_litestar": "#bbbbbb",
+    "pgbench_same_sql": "#888888",
 }
 
 
