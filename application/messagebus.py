@@ -6,12 +6,16 @@ new event's class run in the same transaction, so a follow-up (a referral bonus 
 a purchase) exists exactly when its cause does; what a handler records is published in
 turn; then every event goes to the outbox at once (one statement on SQL). Handlers
 that may run later, outside the transaction (telling the product), read the outbox.
+
+Observers (``after_commit``) are told of the events once their transaction committed,
+never of work that rolled back: they count (metrics) and change nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -23,6 +27,10 @@ from domain.payment import Payment
 E = TypeVar("E", bound=DomainEvent)
 Handler = Callable[[UnitOfWork, E, datetime], Awaitable[None]]
 """``(uow, event, now)``: ``now`` is when the event happened, the time of its change."""
+Observer = Callable[[Sequence[DomainEvent]], None]
+"""Told of every event a unit of work published, after it committed."""
+
+log = logging.getLogger(__name__)
 
 
 class MessageBus:
@@ -30,20 +38,37 @@ class MessageBus:
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[Handler[Any]]] = {}
+        self._observers: list[Observer] = []
 
     def on(self, event_type: type[E], *handlers: Handler[E]) -> Self:
         self._handlers.setdefault(event_type, []).extend(handlers)
         return self
 
-    async def publish(self, uow: UnitOfWork, new: NewEvents) -> None:
-        """Run each new event's handlers until none is left, then write them all to the outbox."""
+    def after_commit(self, *observers: Observer) -> Self:
+        self._observers.extend(observers)
+        return self
+
+    async def publish(self, uow: UnitOfWork, new: NewEvents) -> list[DomainEvent]:
+        """Run each new event's handlers until none is left, then write them all to the
+        outbox (one statement on SQL); returns them, for ``committed`` once the transaction is."""
         published: list[DomainEvent] = []
         while events := new.drain():
-            published += events
+            published.extend(events)
             for event in events:
                 for handler in self._handlers.get(type(event), ()):
                     await handler(uow, event, event.occurred_at)
         await uow.outbox.add_all(published)
+        return published
+
+    def committed(self, events: Sequence[DomainEvent]) -> None:
+        """Tell the observers; one that fails is logged, as the change stands committed."""
+        if not events:
+            return
+        for observer in self._observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("event_observer_failed observer=%r", observer)
 
 
 class NewEvents:

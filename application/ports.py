@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
+from application.admin.ports import AdjustmentLog, AdminQueries
 from application.credits.ports import LedgerRepository, LotRepository
 from application.outbox import OutboxRepository
 from application.reconciliation.ports import LedgerAudit
@@ -216,6 +217,8 @@ class UnitOfWork(Protocol):
     customers: CustomerRepository
     trials: TrialRepository
     outbox: OutboxRepository
+    adjustments: AdjustmentLog
+    admin: AdminQueries
     spending: SpendingLedger
     holds: HoldRepository
     spend_requests: SpendRequests

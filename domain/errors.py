@@ -202,6 +202,10 @@ class CouponNotAssigned(Forbidden):
     code = "coupon_not_assigned"
 
 
+class OutboundEventNotFound(NotFound):
+    code = "outbound_event_not_found"
+
+
 # ---- subscriptions --------------------------------------------------------------------
 
 
@@ -257,3 +261,18 @@ class HoldNotActive(Conflict):
 
 class CaptureExceedsHold(DomainError):
     code = "capture_exceeds_hold"
+
+
+# ---- operators ------------------------------------------------------------------------
+
+
+class AdminGrantTooLarge(DomainError):
+    """One adjustment grants more than ADMIN_MAX_GRANT credits."""
+
+    code = "admin_grant_too_large"
+
+
+class AdminDailyGrantLimit(DomainError):
+    """An admin key's grants of the last 24 hours would pass ADMIN_DAILY_GRANT_LIMIT."""
+
+    code = "admin_daily_grant_limit"

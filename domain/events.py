@@ -421,3 +421,33 @@ class DisputeLost(DomainEvent):
     @property
     def key(self) -> str:
         return self.dispute_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsAdjusted(DomainEvent):
+    """An operator moved ``credits`` (either sign) by hand: who (``admin_key_id``) and why."""
+
+    type: ClassVar[str] = "credits.adjusted"
+    credits: int
+    reason: str
+    admin_key_id: str
+    entry_id: int
+    balance_after: int
+    idempotency_key: str
+
+    @classmethod
+    def of(cls, entry: LedgerEntry, reason: str) -> CreditsAdjusted:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=entry.credits,
+            reason=reason,
+            admin_key_id=entry.reference_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+            idempotency_key=entry.idempotency_key,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key

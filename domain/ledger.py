@@ -35,6 +35,8 @@ class EntryKind(enum.StrEnum):
     # A lost dispute took back what was left of the disputed payment's credits.
     DISPUTE_REVERSAL = "dispute_reversal"
     EXPIRY = "expiry"
+    # An operator's correction, either sign (``domain.admin``).
+    ADMIN_ADJUSTMENT = "admin_adjustment"
     # A paid subscription invoice's credits, expiring with its period.
     SUBSCRIPTION_GRANT = "subscription_grant"
     # Unused period credits carried into the next period (up to the plan's cap).
@@ -76,6 +78,8 @@ class Posting:
     # A grant that undoes a debit gives its credits back to these lots (the debit's
     # allocations) rather than opening a lot of its own (``domain.lots.refill``).
     refills: tuple[Allocation, ...] = ()
+    # An operator's debit that may record debt (``domain.admin``); no other kind may ask.
+    allow_debt: bool = False
 
     def __post_init__(self) -> None:
         if self.credits == 0:
@@ -92,10 +96,12 @@ class Posting:
             raise ValidationFailed("only a grant without its own expiry may refill lots")
         if self.kind is EntryKind.EXPIRY and (self.lot_entry_id is None or self.credits > 0):
             raise ValidationFailed("an expiry removes credits from one named lot")
+        if self.allow_debt and self.kind is not EntryKind.ADMIN_ADJUSTMENT:
+            raise ValidationFailed("only an operator's adjustment may ask to record debt")
 
     @property
     def may_go_negative(self) -> bool:
-        return self.credits > 0 or self.kind in MAY_GO_NEGATIVE
+        return self.credits > 0 or self.kind in MAY_GO_NEGATIVE or self.allow_debt
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ gets a use case ready to call with the request's own arguments only.
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,15 +18,25 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.metrics.prometheus import PrometheusMetrics
+from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
+from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from adapters.stripe.client import StripeGateway
+from adapters.stripe.events import TRANSLATED_TYPES
 from application import queries
 from application.accounts import users
+from application.admin import operations, summary
+from application.admin import payments as payment_admin
+from application.admin import users as user_admin
+from application.admin.adjust_credits import adjust_credits
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
+from application.outbound.admin import list_outbound_events, redeliver_outbound_event
+from application.outbound.deliver_events import deliver_events
 from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.create_checkout_session import CheckoutSettings, create_checkout_session
 from application.purchases.create_payment_intent import create_payment_intent
@@ -51,16 +62,23 @@ from application.webhooks.receive_webhook import receive_webhook
 from domain.redirects import RedirectPolicy
 from domain.referral import ReferralTerms
 from entrypoints.http.webhook import InProcessDelivery
-from entrypoints.settings import Settings
+from entrypoints.settings import ConfigError, Settings
 
 
-def _sandbox(settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock) -> SandboxGateway:
-    delivery = InProcessDelivery(uow_factory, clock)
+def _sandbox(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    engine: AsyncEngine,
+    metrics: PrometheusMetrics,
+) -> SandboxGateway:
+    delivery = InProcessDelivery(uow_factory, clock, metrics.webhook_handled)
     gateway = SandboxGateway(
         webhook_secrets=settings.stripe_webhook_secrets,
         public_url=settings.public_url,
         now=clock.now,
         deliver=delivery,
+        store=SqlSandboxStore(engine),  # one sandbox for every process on the database
     )
     delivery.gateway = gateway
     return gateway
@@ -75,9 +93,18 @@ def _stripe(settings: Settings) -> StripeGateway:
     )
 
 
-def _uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """One message bus of same-transaction follow-ups for every unit of work."""
-    return uow_factory(engine, follow_ups())
+def _outbound_sender(settings: Settings) -> HttpxSender:
+    """Asked for only where delivery runs, which needs the URL."""
+    outbound = settings.outbound
+    if outbound.url is None:
+        raise ConfigError("OUTBOUND_WEBHOOK_URL is not set: there is nowhere to deliver events")
+    return HttpxSender(outbound.url, timeout=outbound.timeout_seconds)
+
+
+def _uow_factory(engine: AsyncEngine, metrics: PrometheusMetrics) -> UnitOfWorkFactory:
+    """One message bus of same-transaction follow-ups for every unit of work; what
+    committed is counted."""
+    return uow_factory(engine, follow_ups().after_commit(metrics.events_committed))
 
 
 def _checkout_lifetime(settings: Settings) -> timedelta:
@@ -114,6 +141,8 @@ class UseCases(containers.DeclarativeContainer):
     clock = providers.Dependency()
     uow_factory = providers.Dependency()
     gateway = providers.Dependency()
+    outbound_sender = providers.Dependency()
+    metrics = providers.Dependency(instance_of=PrometheusMetrics)
     checkout_settings = providers.Dependency(instance_of=CheckoutSettings)
     checkout_lifetime = providers.Dependency(instance_of=timedelta)
     admin_key_hashes = providers.Dependency(instance_of=tuple)
@@ -175,7 +204,13 @@ class UseCases(containers.DeclarativeContainer):
         sync_payment_intent, uow_factory=uow_factory, gateway=gateway, clock=clock
     )
     refund_payment = _bound(refund_payment, uow_factory=uow_factory, gateway=gateway, clock=clock)
-    receive_webhook = _bound(receive_webhook, gateway=gateway, uow_factory=uow_factory, clock=clock)
+    receive_webhook = _bound(
+        receive_webhook,
+        gateway=gateway,
+        uow_factory=uow_factory,
+        clock=clock,
+        observe=metrics.provided.webhook_handled,
+    )
 
     apply_referral = _bound(
         referrals.apply_referral, terms=referral_terms, uow_factory=uow_factory, clock=clock
@@ -227,23 +262,55 @@ class UseCases(containers.DeclarativeContainer):
     release_hold = _bound(releasing.release_hold, uow_factory=uow_factory, clock=clock)
     expire_holds = _bound(hold_expiry.expire_holds, uow_factory=uow_factory, clock=clock)
 
+    deliver_events = _bound(
+        deliver_events,
+        uow_factory=uow_factory,
+        sender=outbound_sender,
+        secrets=settings.provided.outbound.secrets,
+        clock=clock,
+        jitter=providers.Object(random.random),
+    )
+    list_outbound_events = _bound(list_outbound_events, uow_factory=uow_factory)
+    redeliver_outbound_event = _bound(
+        redeliver_outbound_event, uow_factory=uow_factory, clock=clock
+    )
+
+    adjust_credits = _bound(
+        adjust_credits,
+        limits=settings.provided.admin_limits,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+    search_users = _bound(user_admin.search_users, uow_factory=uow_factory)
+    view_user = _bound(user_admin.view_user, uow_factory=uow_factory)
+    user_ledger = _bound(user_admin.user_ledger, uow_factory=uow_factory)
+    admin_payments = _bound(payment_admin.list_payments, uow_factory=uow_factory)
+    export_payments = _bound(payment_admin.export_payments, uow_factory=uow_factory)
+    admin_summary = _bound(summary.summarise, uow_factory=uow_factory, clock=clock)
+    admin_timeseries = _bound(summary.timeseries, uow_factory=uow_factory, clock=clock)
+    admin_failures = _bound(operations.failures, uow_factory=uow_factory, clock=clock)
+
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
+    metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
     engine = providers.Singleton(make_engine, settings.provided.database_url)
-    uow_factory = providers.Singleton(_uow_factory, engine)
+    uow_factory = providers.Singleton(_uow_factory, engine, metrics)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
-        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock),
+        sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),
         stripe=providers.Singleton(_stripe, settings),
     )
+    outbound_sender = providers.Singleton(_outbound_sender, settings)
     use_cases = providers.Container(
         UseCases,
         settings=settings,
         clock=clock,
         uow_factory=uow_factory,
         gateway=gateway,
+        outbound_sender=outbound_sender,
+        metrics=metrics,
         checkout_settings=providers.Singleton(_checkout_settings, settings),
         checkout_lifetime=providers.Singleton(_checkout_lifetime, settings),
         admin_key_hashes=providers.Singleton(_admin_key_hashes, settings),

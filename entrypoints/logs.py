@@ -1,4 +1,8 @@
-"""Structured logs: one JSON line per event, never a secret or a full API key."""
+"""Structured logs: one JSON line per event, never a secret or a full API key.
+
+Lines logged while serving a request carry its ``request_id`` and, once its key
+authenticated, the ``user_id``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import structlog
 def configure_logging(level: str = "INFO") -> None:
     """Render stdlib and structlog records alike as JSON lines on stderr."""
     shared: list[structlog.types.Processor] = [
+        # The request's context (request_id, user_id: ``http.observability``).
+        structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -15,6 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from domain.admin import AdjustmentLimits
 from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
 from domain.money import Money, normalise_currency
@@ -29,6 +30,9 @@ DEFAULT_PACKAGES = (
     ("credits_5500", "Growth", 5500, 5000, True),
     ("credits_12000", "Scale", 12000, 10000, False),
 )
+
+
+MIN_SECRET_LENGTH = 16
 
 
 class ConfigError(Exception):
@@ -62,7 +66,29 @@ class Settings:
     )
     referral_terms: ReferralTerms = field(default_factory=ReferralTerms)
     trial_terms: TrialTerms = field(default_factory=TrialTerms)
+    admin_limits: AdjustmentLimits = field(default_factory=AdjustmentLimits)
     plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
+    outbound: OutboundSettings = field(default_factory=lambda: OutboundSettings())
+    # GET /metrics (Prometheus); with a token, scrapes must send it as a bearer key.
+    metrics_enabled: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    """Where the outbox is delivered; nothing is delivered without a URL."""
+
+    url: str | None = None
+    # Every secret signs each delivery (several during a rotation).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Whether ``serve`` delivers in its background (else: ``batch deliver-events``).
+    in_serve: bool = True
+    interval_seconds: int = 5
+    timeout_seconds: int = 10
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -87,6 +113,18 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Netw
         return tuple(ip_network(item, strict=False) for item in _list(env, name))
     except ValueError as exc:
         raise ConfigError(f"{name} must be comma-separated IP addresses or CIDRs: {exc}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _BOOLEANS:
+        raise ConfigError(f"{name} must be true or false, got '{env[name]}'")
+    return _BOOLEANS[raw]
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
@@ -147,6 +185,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         plans=_plans(env.get("CREDITLINE_CONFIG"), pricing),
         referral_terms=_referral_terms(env),
         trial_terms=_trial_terms(env),
+        admin_limits=AdjustmentLimits(
+            max_grant=_int(env, "ADMIN_MAX_GRANT", 100_000, 1, 1_000_000_000),
+            daily_grant_limit=_int(env, "ADMIN_DAILY_GRANT_LIMIT", 1_000_000, 1, 1_000_000_000),
+        ),
+        outbound=_outbound(env),
+        metrics_enabled=_bool(env, "METRICS_ENABLED", True),
+        metrics_token=env.get("METRICS_TOKEN") or None,
     )
 
 
@@ -222,6 +267,28 @@ def _referral_terms(env: Mapping[str, str]) -> ReferralTerms:
         min_purchase=_int(env, "REFERRAL_MIN_PURCHASE", 1000, 1, 99_999_999),
         bonus_credits=_int(env, "REFERRAL_BONUS_CREDITS", 1000, 1, 10_000_000),
         max_uses=_int(env, "REFERRAL_MAX_USES", 10, 1, 1_000_000),
+    )
+
+
+def _outbound(env: Mapping[str, str]) -> OutboundSettings:
+    """A URL needs a secret: the product must be able to tell our deliveries from
+    anyone's. Secrets shorter than 16 characters are refused as guessable."""
+    url = (env.get("OUTBOUND_WEBHOOK_URL") or "").strip() or None
+    if url is not None:
+        _url(env, "OUTBOUND_WEBHOOK_URL", url)  # checked, kept as given (a trailing slash too)
+    secrets = _list(env, "OUTBOUND_WEBHOOK_SECRET")
+    if url is not None and not secrets:
+        raise ConfigError("OUTBOUND_WEBHOOK_SECRET is required with OUTBOUND_WEBHOOK_URL")
+    if any(len(secret) < MIN_SECRET_LENGTH for secret in secrets):
+        raise ConfigError(
+            f"OUTBOUND_WEBHOOK_SECRET: each secret needs at least {MIN_SECRET_LENGTH} characters"
+        )
+    return OutboundSettings(
+        url=url,
+        secrets=secrets,
+        in_serve=_bool(env, "OUTBOUND_DELIVERY_IN_SERVE", True),
+        interval_seconds=_int(env, "OUTBOUND_DELIVERY_INTERVAL", 5, 1, 3600),
+        timeout_seconds=_int(env, "OUTBOUND_WEBHOOK_TIMEOUT", 10, 1, 60),
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from adapters.memory.rewards_state import RewardsState
 from adapters.memory.subscriptions_state import SubscriptionsState
+from application.admin.ports import AdminAdjustment
 from application.outbox import OutboxMessage
 from application.refunds.attempts import RefundAttempt
 from domain.disputes import Dispute
@@ -67,6 +68,8 @@ class MemoryState:
     sweep_leases: dict[str, datetime] = field(default_factory=dict)  # by payment id
     rewards: RewardsState = field(default_factory=RewardsState)  # referrals, coupons, trials
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)  # by event id
+    adjustments: dict[str, AdminAdjustment] = field(default_factory=dict)  # by ledger key
+    admin_keys: dict[str, datetime] = field(default_factory=dict)  # last use, by key id
     holds: dict[str, Hold] = field(default_factory=dict)  # by hold id
     spend_requests: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
     disputes: dict[str, Dispute] = field(default_factory=dict)
@@ -88,6 +91,8 @@ class MemoryState:
             sweep_leases=dict(self.sweep_leases),
             rewards=self.rewards.copy(),
             outbox=dict(self.outbox),
+            adjustments=dict(self.adjustments),
+            admin_keys=dict(self.admin_keys),
             holds=dict(self.holds),
             spend_requests=dict(self.spend_requests),
             disputes=dict(self.disputes),

@@ -76,6 +76,20 @@ class MemorySubscriptionRepository:
         ]
         return sorted(found, key=lambda i: (i.paid_at, i.invoice_id))
 
+    async def claim_checkout(
+        self, user_id: str, claim_key: str, held_until: datetime, now: datetime
+    ) -> bool:
+        held = self._state.claims.get(user_id)
+        if held is not None and held[0] != claim_key and held[1] > utc(now):
+            return False
+        self._state.claims[user_id] = (claim_key, utc(held_until))
+        return True
+
+    async def release_checkout(self, user_id: str, claim_key: str | None = None) -> None:
+        held = self._state.claims.get(user_id)
+        if held is not None and claim_key in (None, held[0]):
+            del self._state.claims[user_id]
+
     async def record_plan(self, plan: Plan, now: datetime) -> None:
         self._state.plans[plan.price_id] = plan
 

@@ -22,6 +22,8 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.adjustments import MemoryAdjustmentLog
+from adapters.memory.admin import MemoryAdminQueries
 from adapters.memory.audit import MemoryLedgerAudit
 from adapters.memory.coupons import MemoryCouponRepository
 from adapters.memory.events import MemoryEventLog, MemoryRefundLog
@@ -85,6 +87,8 @@ class MemoryUnitOfWork(UnitOfWork):
         self.coupons = MemoryCouponRepository(work)
         self.trials = MemoryTrialRepository(work)
         self.outbox = MemoryOutbox(work)
+        self.adjustments = MemoryAdjustmentLog(work)
+        self.admin = MemoryAdminQueries(work)
         self.subscriptions = MemorySubscriptionRepository(work.subscriptions)
         self.customers = MemoryCustomerRepository(work.subscriptions)
         self.spending = MemorySpendingLedger(work)
@@ -111,5 +115,6 @@ class MemoryUnitOfWork(UnitOfWork):
         (now equal) copy."""
         if self._work is None:
             raise RuntimeError("commit() outside 'async with uow:'")
-        await self._store.bus.publish(self, self._new)
+        published = await self._store.bus.publish(self, self._new)
         self._store.state = self._work.copy()
+        self._store.bus.committed(published)

@@ -1,13 +1,19 @@
-"""``SandboxGateway``: a payment gateway that behaves like Stripe, inside the process.
+"""``SandboxGateway``: a payment gateway that behaves like Stripe, inside the service.
 
 The default gateway without a Stripe key: development and staging get real Checkout
 URLs (a local test page), Stripe's test cards and Stripe-shaped, signed webhooks through
-the same webhook path as Stripe's. State lives in process memory behind one lock and is
-lost on restart, so it is a rehearsal tool, never a record of money.
+the same webhook path as Stripe's. Its state sits in a ``SandboxStore``: the service's
+database (``sql_store``), so that every replica and ``creditline batch`` see one sandbox
+that outlives restarts, or memory for unit tests. Each operation is one short
+transaction of that store (``transact``). Subscriptions (``SandboxSubscriptionGateway``)
+still keep their book, invoice PaymentIntents and events in process memory behind one
+lock; the calls below serve those objects from there. It is a rehearsal tool, never a
+record of money.
 
-Events are delivered *outside* the lock: the webhook path they trigger calls back into
-the gateway (``list_refunds``, ``get_checkout``). A call that delivers runs the webhook
-path before it returns, so it must not be made while holding a database transaction.
+Events are delivered *after* that transaction: the webhook path they trigger calls back
+into the gateway (``list_refunds``, ``get_checkout``). A call that delivers runs the
+webhook path before it returns, so it must not be made while holding a database
+transaction.
 """
 
 from __future__ import annotations
@@ -15,16 +21,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.sandbox import customer, merchant
 from adapters.sandbox.cards import find_card
 from adapters.sandbox.customer import CheckoutLapsed
-from adapters.sandbox.records import CheckoutDetails, Outcome
+from adapters.sandbox.memory_store import MemorySandboxStore
+from adapters.sandbox.records import CheckoutDetails, Outcome, SandboxEvent
 from adapters.sandbox.state import SandboxState
+from adapters.sandbox.store import SandboxStore
 from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
 from adapters.sandbox.subscription_records import SubscriptionBook
+from adapters.sandbox.transact import Operation, transact
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
 from application.purchases.gateway import (
     CheckoutCreated,
@@ -37,6 +45,8 @@ from application.refunds.gateway import GatewayRefund, RefundRequest
 from application.webhooks.events import GatewayEvent
 from domain.errors import NotFound
 
+T = TypeVar("T")
+
 
 class SandboxGateway(SandboxSubscriptionGateway):
     def __init__(
@@ -45,10 +55,12 @@ class SandboxGateway(SandboxSubscriptionGateway):
         public_url: str,
         now: Callable[[], datetime],
         deliver: Deliver | None = None,
+        store: SandboxStore | None = None,
     ) -> None:
         self.webhook_secrets = tuple(webhook_secrets)
+        self.store: SandboxStore = store if store is not None else MemorySandboxStore()
         self._outbox = Outbox(deliver, self.webhook_secrets, now)
-        self._state = SandboxState(public_url)
+        self._state = SandboxState(public_url)  # subscriptions' objects, in memory
         self._book = SubscriptionBook()  # subscriptions: adapters.sandbox.subscriptions
         self._public_url = public_url.rstrip("/")
         self._now = now
@@ -57,34 +69,40 @@ class SandboxGateway(SandboxSubscriptionGateway):
     # ---- PaymentGateway -------------------------------------------------------------------
 
     async def create_checkout(self, request: CheckoutRequest) -> CheckoutCreated:
-        async with self._lock:
-            session = self._state.create_checkout(request, self._now())
+        session = await self._transact(
+            lambda state, now: state.create_checkout(request, now), key=request.idempotency_key
+        )
         return CheckoutCreated(session.id, session.url, session.expires_at, session.intent_id)
 
     async def get_checkout(self, session_id: str) -> CheckoutState:
-        async with self._lock:
-            return self._state.session(session_id).state()
+        return await self._read(session_id, lambda state, _: state.session(session_id).state())
 
     async def create_payment_intent(self, request: PaymentIntentRequest) -> PaymentIntentState:
-        async with self._lock:
-            return self._state.create_intent(request, self._now()).state()
+        return await self._transact(
+            lambda state, now: state.create_intent(request, now).state(),
+            key=request.idempotency_key,
+        )
 
     async def get_payment_intent(self, intent_id: str) -> PaymentIntentState:
-        async with self._lock:
-            return self._state.intent(intent_id).state()
+        return await self._read(intent_id, lambda state, _: state.intent(intent_id).state())
 
     async def refund(
         self, request: RefundRequest, *, deliver: DeliveryMode = "now"
     ) -> GatewayRefund:
         """Emits ``charge.refunded`` and ``refund.created``, delivered before returning."""
-        async with self._lock:
-            record, outcome = merchant.refund(self._state, request, self._now())
+        record, outcome = await self._transact(
+            lambda state, now: merchant.refund(state, request, now),
+            target=request.payment_intent_id,
+            key=request.idempotency_key,
+        )
         await self._outbox.send(outcome.events, deliver)
         return record.state()
 
     async def list_refunds(self, payment_intent_id: str) -> Sequence[GatewayRefund]:
-        async with self._lock:
-            return [r.state() for r in self._state.intent(payment_intent_id).refunds]
+        return await self._read(
+            payment_intent_id,
+            lambda state, _: [r.state() for r in state.intent(payment_intent_id).refunds],
+        )
 
     def parse_event(self, payload: bytes, signature: str | None) -> GatewayEvent:
         return parse_signed_event(payload, signature, self.webhook_secrets, self._now())
@@ -95,22 +113,22 @@ class SandboxGateway(SandboxSubscriptionGateway):
         self, session_id: str, *, deliver: DeliveryMode = "now"
     ) -> CheckoutState:
         """Only an open session can be expired; a closed one raises ``GatewayRejected``."""
-        await self._run(partial(merchant.expire, self._state, session_id), deliver)
-        async with self._lock:
-            return self._state.session(session_id).state()
+        await self._act(
+            session_id, lambda state, now: merchant.expire(state, session_id, now), deliver
+        )
+        return await self._read(session_id, lambda state, _: state.session(session_id).state())
 
     async def cancel_payment_intent(
         self, intent_id: str, *, deliver: DeliveryMode = "now"
     ) -> PaymentIntentState:
-        await self._run(partial(merchant.cancel_intent, self._state, intent_id), deliver)
-        async with self._lock:
-            return self._state.intent(intent_id).state()
+        await self._act(
+            intent_id, lambda state, now: merchant.cancel_intent(state, intent_id, now), deliver
+        )
+        return await self._read(intent_id, lambda state, _: state.intent(intent_id).state())
 
     async def list_events(self, created_after: datetime) -> list[GatewayEvent]:
         """Events created at or after ``created_after``, oldest first, as the Stripe adapter."""
-        since = int(created_after.timestamp())
-        async with self._lock:
-            kept = [event for event in self._state.events if event.created >= since]
+        kept = await self._events(int(created_after.timestamp()))
         return [event.translate() for event in kept]
 
     # ---- what the customer does (the test page and the JSON API) --------------------------
@@ -121,43 +139,56 @@ class SandboxGateway(SandboxSubscriptionGateway):
         if self.is_subscription_checkout(session_id):
             return await self.pay_subscription_checkout(session_id, card_number, deliver)
         card = find_card(card_number)
-        return await self._run(
-            partial(customer.pay_checkout, self._state, session_id, card), deliver
+        return await self._act(
+            session_id,
+            lambda state, now: customer.pay_checkout(state, session_id, card, now),
+            deliver,
         )
 
     async def confirm_payment_intent(
         self, intent_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
         card = find_card(card_number)
-        return await self._run(
-            partial(customer.confirm_intent, self._state, intent_id, card), deliver
+        return await self._act(
+            intent_id,
+            lambda state, now: customer.confirm_intent(state, intent_id, card, now),
+            deliver,
         )
 
     async def authenticate(
         self, session_or_intent_id: str, succeed: bool, deliver: DeliveryMode = "now"
     ) -> Outcome:
         """Complete (or fail) the 3-D Secure step a ``4000 0025 0000 3155`` card asked for."""
-        action = partial(customer.authenticate, self._state, session_or_intent_id, succeed)
-        return await self._run(action, deliver)
+        return await self._act(
+            session_or_intent_id,
+            lambda state, now: customer.authenticate(state, session_or_intent_id, succeed, now),
+            deliver,
+        )
 
     async def expire_checkout_now(self, session_id: str, deliver: DeliveryMode = "now") -> Outcome:
         """The session runs out of time, as if its ``expires_at`` had passed."""
-        return await self._run(partial(merchant.expire, self._state, session_id), deliver)
+        return await self._act(
+            session_id, lambda state, now: merchant.expire(state, session_id, now), deliver
+        )
 
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
         if self.is_subscription_checkout(session_id):
             return await self.subscription_checkout_details(session_id)
-        async with self._lock:
-            return self._state.details(session_id)
+        return await self._read(session_id, lambda state, _: state.details(session_id))
 
     # ---- for tests and scripts -------------------------------------------------------------
 
-    def event_payloads(self) -> list[dict[str, Any]]:
+    async def event_payloads(self) -> list[dict[str, Any]]:
         """Every event produced so far, delivered or not, oldest first."""
+        return [event.payload() for event in await self._events(0)]
+
+    def subscription_event_payloads(self) -> list[dict[str, Any]]:
+        """The subscriptions' events produced in this process, oldest first (kept in memory)."""
         return [event.payload() for event in self._state.events]
 
     @property
     def deliveries(self) -> tuple[Delivery, ...]:
+        """The deliveries this process made (delivery stays in the process that acted)."""
         return tuple(self._outbox.deliveries)
 
     @property
@@ -166,7 +197,8 @@ class SandboxGateway(SandboxSubscriptionGateway):
 
     async def redeliver(self, event_id: str) -> int:
         """Send a kept event again (Stripe's retry or "resend"), freshly signed."""
-        async with self._lock:
+        event = await self.store.event(event_id)
+        if event is None:
             event = next((e for e in self._state.events if e.id == event_id), None)
         if event is None:
             raise NotFound(f"no such event: {event_id}")
@@ -177,11 +209,42 @@ class SandboxGateway(SandboxSubscriptionGateway):
         return self._outbox.sign(payload)
 
     async def _run(self, action: Callable[[datetime], Outcome], deliver: DeliveryMode) -> Outcome:
+        """A subscription action, on the in-memory state under the lock."""
+        return await self._act(None, lambda _, now: action(now), deliver)
+
+    async def _act(
+        self, target: str | None, operation: Operation[Outcome], deliver: DeliveryMode
+    ) -> Outcome:
         try:
-            async with self._lock:
-                outcome = action(self._now())
+            outcome = await self._transact(operation, target=target, memory=target is None)
         except CheckoutLapsed as lapsed:
             await self._outbox.send(lapsed.events, deliver)
             raise
         await self._outbox.send(outcome.events, deliver)
         return outcome
+
+    async def _events(self, created_from: int) -> list[SandboxEvent]:
+        """The store's events and the subscriptions' (in memory), oldest first."""
+        kept = await self.store.events(created_from)
+        async with self._lock:
+            kept += [e for e in self._state.events if e.created >= created_from]
+        return sorted(kept, key=lambda event: event.created)
+
+    async def _read(self, target: str, operation: Operation[T]) -> T:
+        return await self._transact(operation, target=target, lock=False)
+
+    async def _transact(
+        self,
+        operation: Operation[T],
+        *,
+        target: str | None = None,
+        key: str | None = None,
+        lock: bool = True,
+        memory: bool = False,
+    ) -> T:
+        if memory or target in self._state.intents or target in self._state.sessions:
+            async with self._lock:
+                return operation(self._state, self._now())
+        return await transact(
+            self.store, self._public_url, operation, self._now, target=target, key=key, lock=lock
+        )

@@ -93,14 +93,15 @@ def pay_invoice(state: SandboxState, invoice: InvoiceRecord, now: datetime) -> N
 def refund_invoice(
     state: SandboxState, book: SubscriptionBook, invoice_id: str, amount: int | None, now: datetime
 ) -> Outcome:
-    """A refund of the invoice's PaymentIntent, as the merchant makes it at Stripe."""
+    """A refund of the invoice's PaymentIntent, as the merchant makes it in Stripe's
+    dashboard: the refund carries no metadata of ours."""
     invoice = book.invoice(invoice_id)
     if invoice.intent_id is None:
         raise GatewayRejected(f"invoice {invoice_id} has no payment", code="charge_not_paid")
     intent = state.intent(invoice.intent_id)
     left = intent.amount_received - intent.amount_refunded
     request = RefundRequest(
-        payment_id=invoice_id,
+        payment_id="",
         payment_intent_id=intent.id,
         amount=left if amount is None else amount,
         reason="requested_by_customer",

@@ -27,8 +27,8 @@ _NOT_FOUND = Template(
 main { max-width: 28rem; margin: 2rem auto; }</style></head>
 <body><div class="banner">TEST MODE &middot; sandbox gateway</div>
 <main><h1>Checkout not found</h1>
-<p>This checkout session does not exist. Sandbox sessions are kept in memory and are
-lost when the server restarts.</p></main></body></html>
+<p>This checkout session does not exist in this sandbox. Sandbox sessions live in
+the service's database: one made against another database is unknown here.</p></main></body></html>
 """
 )
 

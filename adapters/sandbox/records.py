@@ -1,8 +1,9 @@
 """What the sandbox remembers about each object, and how it reads in our own types.
 
-Records are mutable because they are the fake PSP's live state; they only change
-under the gateway's lock and never leave the sandbox (callers get our frozen types
-or freshly decoded event dicts).
+Records are mutable because they are the fake PSP's live state: one operation loads
+them from the sandbox's store, changes them and writes them back in one transaction
+(``adapters.sandbox.transact``). They never leave the sandbox (callers get our frozen
+types or freshly decoded event dicts).
 """
 
 from __future__ import annotations

@@ -1,18 +1,20 @@
 """The sandbox's fake PSP: what Stripe would keep about sessions, intents and events.
 
-Plain synchronous code over in-memory records; the gateway serialises access with
-its lock. Objects are built from the same request parameters the Stripe adapter
-sends (``adapters.stripe.params``), so metadata and redirect URLs look exactly as
-they would on Stripe. Everything here is lost when the process stops: the sandbox
-is a development and staging tool, never a record of money.
+``SandboxState`` is one operation's view: the records it loaded from the store (see
+``adapters.sandbox.transact``), which plain synchronous code then changes, and the
+events and idempotency keys it adds; ``changes()`` is what gets written back. Objects
+are built from the same request parameters the Stripe adapter sends
+(``adapters.stripe.params``), so metadata and redirect URLs look exactly as they
+would on Stripe. The sandbox is a development and staging tool, never a record of money.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapters.sandbox import codec
 from adapters.sandbox.events import build_event
 from adapters.sandbox.records import (
     CheckoutDetails,
@@ -21,6 +23,7 @@ from adapters.sandbox.records import (
     SessionRecord,
     new_id,
 )
+from adapters.sandbox.store import Changes, StoredKey, StoredObject
 from adapters.stripe import params as stripe_params
 from application.purchases.gateway import CheckoutRequest, PaymentIntentRequest
 from domain.errors import GatewayRejected, IdempotencyKeyReused, NotFound
@@ -31,12 +34,25 @@ CHECKOUT_MAX_LIFETIME = timedelta(hours=24)
 
 
 class SandboxState:
-    def __init__(self, public_url: str) -> None:
+    def __init__(
+        self,
+        public_url: str,
+        loaded: Iterable[StoredObject] = (),
+        keys: Mapping[str, StoredKey] | None = None,
+    ) -> None:
         self._public_url = public_url.rstrip("/")
         self.sessions: dict[str, SessionRecord] = {}
         self.intents: dict[str, IntentRecord] = {}
         self.events: list[SandboxEvent] = []
-        self._keys: dict[str, tuple[object, str]] = {}
+        self._loaded = {stored.id: stored for stored in loaded}
+        self._keys = dict(keys or {})
+        self._new_keys: dict[str, StoredKey] = {}
+        for stored in self._loaded.values():
+            record = codec.decode(stored)
+            if isinstance(record, SessionRecord):
+                self.sessions[record.id] = record
+            else:
+                self.intents[record.id] = record
 
     def create_checkout(self, request: CheckoutRequest, now: datetime) -> SessionRecord:
         known = self.replay(request.idempotency_key, request)
@@ -100,16 +116,19 @@ class SandboxState:
         return intent
 
     def replay(self, key: str, request: object) -> str | None:
-        """The id first created under ``key``; reusing a key for another request fails."""
-        if key not in self._keys:
+        """The id first created under ``key``; reusing a key for another request fails.
+
+        The key must have been loaded with this state (``transact`` does it).
+        """
+        known = self._keys.get(key)
+        if known is None:
             return None
-        first, object_id = self._keys[key]
-        if first != request:
+        if known.request != codec.fingerprint(request):
             raise IdempotencyKeyReused(f"idempotency key {key!r} was used with other parameters")
-        return object_id
+        return known.object_id
 
     def remember(self, key: str, request: object, object_id: str) -> None:
-        self._keys[key] = (request, object_id)
+        self._keys[key] = self._new_keys[key] = StoredKey(codec.fingerprint(request), object_id)
 
     def session(self, session_id: str) -> SessionRecord:
         if session_id not in self.sessions:
@@ -141,6 +160,20 @@ class SandboxState:
         event = build_event(event_type, obj, timestamp(now))
         self.events.append(event)
         return event
+
+    def changes(self) -> Changes:
+        """Every record that is new or differs from what was loaded, the keys and events."""
+        created: list[StoredObject] = []
+        updated: list[StoredObject] = []
+        records: list[codec.Record] = [*self.sessions.values(), *self.intents.values()]
+        for record in records:
+            stored = codec.encode(record)
+            before = self._loaded.get(stored.id)
+            if before is None:
+                created.append(stored)
+            elif before.body != stored.body:
+                updated.append(stored)
+        return Changes(tuple(created), tuple(updated), dict(self._new_keys), tuple(self.events))
 
 
 def string_map(value: object) -> dict[str, str]:

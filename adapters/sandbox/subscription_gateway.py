@@ -22,6 +22,7 @@ from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.webhooks import DeliveryMode, Outbox
 from application.subscriptions.gateway import (
     CustomerRequest,
+    InvoiceRef,
     PlanChange,
     SubscriptionCheckoutCreated,
     SubscriptionCheckoutRequest,
@@ -63,6 +64,14 @@ class SandboxSubscriptionGateway:
     async def invoice_payment_intent(self, invoice_id: str) -> str | None:
         async with self._lock:
             return self._book.invoice(invoice_id).intent_id
+
+    async def invoice_of_payment(self, payment_intent_id: str) -> InvoiceRef | None:
+        async with self._lock:
+            paid = (i for i in self._book.invoices.values() if i.intent_id == payment_intent_id)
+            invoice = next(paid, None)
+        if invoice is None:
+            return None
+        return InvoiceRef(invoice.id, invoice.subscription_id, invoice.customer_id)
 
     async def change_subscription(self, change: PlanChange) -> SubscriptionSnapshot:
         async with self._lock:

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Row, Text, bindparam, cast, func, select
+from sqlalchemy import ARRAY, DateTime, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.commit_writes import SET_OUTCOME, HeldOutcome
 from adapters.sqlalchemy.dialect import per_dialect
+from adapters.sqlalchemy.outbox_delivery import OutboxDelivery, message_of
 from adapters.sqlalchemy.tables import outbox
 from application.outbox import DeliveryStatus, OutboxMessage
 from domain.events import DomainEvent
@@ -74,7 +75,7 @@ def _arrays(events: Sequence[DomainEvent]) -> dict[str, Any]:
     }
 
 
-class SqlOutbox:
+class SqlOutbox(OutboxDelivery):
     """``held``: the unit of work's held outcome, written with the rows on PostgreSQL."""
 
     def __init__(self, connection: AsyncConnection, held: HeldOutcome | None = None) -> None:
@@ -98,7 +99,7 @@ class SqlOutbox:
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:
         rows = await self._conn.execute(_PENDING, {"limit": limit})
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
 
 def _params(event: DomainEvent) -> dict[str, Any]:
@@ -109,17 +110,3 @@ def _params(event: DomainEvent) -> dict[str, Any]:
         "new_payload": event.payload,
         "new_occurred_at": event.occurred_at,
     }
-
-
-def _message(row: Row[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        event_id=row.event_id,
-        type=row.type,
-        user_id=row.user_id,
-        payload=row.payload,
-        occurred_at=row.occurred_at,
-        status=DeliveryStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status=row.last_status,
-    )

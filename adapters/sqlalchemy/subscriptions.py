@@ -13,12 +13,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import (
     gateway_customers,
+    subscription_checkout_claims,
     subscription_invoices,
     subscription_plans,
     subscriptions,
@@ -29,6 +30,7 @@ from domain.subscription import Subscription, SubscriptionInvoice, SubscriptionS
 
 _subs = subscriptions.c
 _invoices = subscription_invoices.c
+_claims = subscription_checkout_claims.c
 
 
 def _subscription(row: Row[Any]) -> Subscription:
@@ -118,6 +120,29 @@ class SqlSubscriptionRepository:
         self, subscription_id: str, period_start: datetime
     ) -> Sequence[SubscriptionInvoice]:
         return await self._many(subscription_id, _invoices.period_start == period_start)
+
+    async def claim_checkout(
+        self, user_id: str, claim_key: str, held_until: datetime, now: datetime
+    ) -> bool:
+        """A concurrent claim waits for this row's transaction, then sees it held."""
+        values = {"claim_key": claim_key, "held_until": held_until, "claimed_at": now}
+        statement = (
+            self._insert(subscription_checkout_claims)
+            .values(user_id=user_id, **values)
+            .on_conflict_do_update(
+                index_elements=[_claims.user_id],
+                set_=values,
+                where=or_(_claims.held_until <= now, _claims.claim_key == claim_key),
+            )
+            .returning(_claims.user_id)
+        )
+        return (await self._conn.execute(statement)).first() is not None
+
+    async def release_checkout(self, user_id: str, claim_key: str | None = None) -> None:
+        statement = delete(subscription_checkout_claims).where(_claims.user_id == user_id)
+        if claim_key is not None:
+            statement = statement.where(_claims.claim_key == claim_key)
+        await self._conn.execute(statement)
 
     async def record_plan(self, plan: Plan, now: datetime) -> None:
         values = {

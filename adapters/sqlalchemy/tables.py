@@ -318,10 +318,16 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UtcDateTime),
     Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("first_attempt_at", UtcDateTime),  # the retry window starts here
+    Column("delivered_at", UtcDateTime),
+    Column("leased_until", UtcDateTime),  # a worker is posting it until then
     # Delivery's scan; partial, so delivered rows cost the index nothing.
     Index(None, "occurred_at", "event_id", postgresql_where=PENDING, sqlite_where=PENDING),
+    # The admin list, newest first, by status (failed events) or by user.
+    Index(None, "status", "occurred_at", "event_id"),
+    Index(None, "user_id", "occurred_at", "event_id"),
 )
-
 
 # ---- spending: the first answer of each client key, holds, disputes ----------------------
 
@@ -436,6 +442,17 @@ subscription_plans = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# At most one subscription Checkout being opened or open per user: claimed with
+# INSERT ... ON CONFLICT, taken over only once it has lapsed (or by the same key).
+subscription_checkout_claims = Table(
+    "subscription_checkout_claims",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("claim_key", KEY, nullable=False),
+    Column("held_until", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
 # One gateway customer per user, created once and reused.
 gateway_customers = Table(
     "gateway_customers",
@@ -443,4 +460,62 @@ gateway_customers = Table(
     Column("user_id", ID, primary_key=True),
     Column("customer_id", KEY, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# ---- operators: credit adjustments ---------------------------------------------------
+
+# One row per admin key that adjusted credits; its row lock serialises that key's
+# adjustments so the 24-hour grant total cannot be passed by concurrent requests.
+admin_keys = Table(
+    "admin_keys",
+    metadata,
+    Column("key_id", ID, primary_key=True),
+    Column("first_used_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=False),
+)
+
+# Why each admin_adjustment ledger entry was made, and by which admin key.
+admin_adjustments = Table(
+    "admin_adjustments",
+    metadata,
+    Column("entry_id", ENTRY_ID, ForeignKey("ledger_entries.id"), primary_key=True),
+    Column("idempotency_key", KEY, nullable=False, unique=True),
+    Column("user_id", ID, nullable=False),
+    Column("admin_key_id", ID, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "admin_key_id", "created_at"),
+)
+
+# ---- the sandbox gateway's own state (adapters/sandbox/sql_store.py) ------------------
+
+# What the sandbox (a fake Stripe) keeps, shared by every process on this database.
+# Only the sandbox reads or writes these tables; the Stripe gateway never does.
+sandbox_objects = Table(
+    "sandbox_objects",
+    metadata,
+    Column("id", KEY, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # the record as JSON (adapters/sandbox/codec.py)
+)
+
+sandbox_idempotency_keys = Table(
+    "sandbox_idempotency_keys",
+    metadata,
+    Column("idempotency_key", KEY, primary_key=True),
+    Column("request", Text, nullable=False),
+    Column("object_id", KEY, nullable=False),
+)
+
+sandbox_events = Table(
+    "sandbox_events",
+    metadata,
+    Column("seq", ENTRY_ID, primary_key=True, autoincrement=True),
+    Column("event_id", KEY, nullable=False, unique=True),
+    Column("type", String(100), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes delivered, as UTF-8 JSON
+    Index(None, "created", "seq"),
 )

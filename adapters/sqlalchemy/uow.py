@@ -17,6 +17,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.adjustments import SqlAdjustmentLog
+from adapters.sqlalchemy.admin import SqlAdminQueries
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.coupons import SqlCouponRepository
@@ -68,6 +70,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.customers = SqlCustomerRepository(conn)
         self.trials = SqlTrialRepository(conn, hints)
         self.outbox = SqlOutbox(conn, self._held)
+        self.adjustments = SqlAdjustmentLog(conn)
+        self.admin = SqlAdminQueries(conn)
         self.spending = SqlSpendingLedger(conn)
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)
@@ -93,15 +97,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await conn.close()
 
     async def commit(self) -> None:
-        """Publish the new events (follow-ups, outbox rows) in the transaction, then commit.
-
-        The gateway event outcome held until now goes with the outbox rows, or alone.
-        """
+        """Publish the new events (outbox rows, follow-ups) in the transaction, commit, then
+        tell the bus's observers."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
-        await self._bus.publish(self, self._new)
-        await self._held.flush(self._conn)
+        published = await self._bus.publish(self, self._new)
+        await self._held.flush(self._conn)  # the gateway event outcome, unless sent already
         await self._conn.commit()
+        self._bus.committed(published)
 
 
 def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWorkFactory:

@@ -257,3 +257,5 @@ _TRANSLATIONS: Mapping[str, Callable[[Envelope, Obj], GatewayEvent]] = {
     "charge.dispute.funds_withdrawn": _dispute_withdrawn,
     "charge.dispute.funds_reinstated": _dispute_reinstated,
 }
+TRANSLATED_TYPES = frozenset(_TRANSLATIONS)
+"""The gateway event types we act on (metrics label these by name, others as ``other``)."""

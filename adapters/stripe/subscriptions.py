@@ -13,12 +13,13 @@ from typing import Any
 
 import stripe
 
-from adapters.stripe.billing import subscription_snapshot
+from adapters.stripe.billing import invoice_subscription, subscription_snapshot
 from adapters.stripe.errors import translated_errors
 from adapters.stripe.fields import object_id, text, timestamp
 from adapters.stripe.params import with_session_placeholder
 from application.subscriptions.gateway import (
     CustomerRequest,
+    InvoiceRef,
     PlanChange,
     SubscriptionCheckoutCreated,
     SubscriptionCheckoutRequest,
@@ -137,4 +138,27 @@ class StripeSubscriptions:
             intent = object_id(payment.to_dict().get("payment", {}).get("payment_intent"))
             if intent:
                 return intent
+        return None
+
+    async def invoice_of_payment(self, payment_intent_id: str) -> InvoiceRef | None:
+        """PaymentIntents no longer name their invoice at the pinned API version; the
+        InvoicePayment does (``GET /v1/invoice_payments`` by payment, invoice expanded
+        for its customer and subscription)."""
+        params = {
+            "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+            "expand": ["data.invoice"],
+            "limit": 1,
+        }
+        with translated_errors(self._secret_key):
+            page = await self._client.v1.invoice_payments.list_async(params)  # type: ignore[arg-type]
+        for payment in page.data:
+            invoice = payment.to_dict().get("invoice")
+            if isinstance(invoice, dict) and text(invoice.get("id")):
+                return InvoiceRef(
+                    str(invoice["id"]),
+                    invoice_subscription(invoice),
+                    object_id(invoice.get("customer")),
+                )
+            if text(invoice):
+                return InvoiceRef(str(invoice), None, None)
         return None

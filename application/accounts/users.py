@@ -37,11 +37,16 @@ class CreatedUser:
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: a user, an operator key from ADMIN_API_KEYS, or a service key from
-    SERVICE_API_KEYS (both with user None)."""
+    SERVICE_API_KEYS (both with user None).
+
+    ``key_id`` names the key without revealing it: a user key's id, or for an
+    ADMIN_API_KEYS key a prefix of its SHA-256 (``operator_key_id``), which has no row.
+    """
 
     user: User | None
     is_admin: bool
     is_service: bool = False
+    key_id: str | None = None
 
     @property
     def may_spend_for_anyone(self) -> bool:
@@ -56,6 +61,11 @@ class Principal:
                 code="user_key_required",
             )
         return self.user
+
+
+def operator_key_id(key_hash: str) -> str:
+    """64 bits of the key's hash: stable across restarts, useless for guessing the key."""
+    return f"operator_{key_hash[:16]}"
 
 
 def _issue(user_id: str, name: str | None, clock: Clock) -> IssuedKey:
@@ -123,15 +133,15 @@ async def authenticate(
         raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
     digest = hash_api_key(api_key)
     if any(hmac.compare_digest(digest, admin) for admin in admin_key_hashes):
-        return Principal(user=None, is_admin=True)
+        return Principal(user=None, is_admin=True, key_id=operator_key_id(digest))
     if any(hmac.compare_digest(digest, service) for service in service_key_hashes):
         return Principal(user=None, is_admin=False, is_service=True)
     async with uow_factory() as uow:
         key = await uow.users.find_api_key(digest)
         user = await uow.users.get(key.user_id) if key is not None else None
-    if user is None:
+    if key is None or user is None:
         raise Unauthenticated("invalid or revoked API key")
-    return Principal(user=user, is_admin=user.is_admin)
+    return Principal(user=user, is_admin=user.is_admin, key_id=key.id)
 
 
 async def create_api_key(

@@ -14,6 +14,7 @@ from application.ports import Clock, UnitOfWorkFactory
 from application.reconciliation.drift import Drift, DriftKind
 from application.subscriptions.gateway import SubscriptionReadGateway
 from application.subscriptions.grant_invoice import InvoiceOutcome, grant_invoice
+from application.subscriptions.refund_invoice import is_our_invoice
 from application.webhooks.events import GatewayEvent, InvoicePaid
 from application.webhooks.when_subscription_changed import current_state
 from domain.subscription import invoice_key
@@ -28,14 +29,7 @@ async def invoice_drift(
         for invoice in paid.values():
             if await uow.subscriptions.get_invoice(invoice.invoice_id) is not None:
                 continue
-            ours = invoice.subscription_id is not None and (
-                await uow.subscriptions.get(invoice.subscription_id) is not None
-                or (
-                    invoice.customer_id is not None
-                    and await uow.customers.user_for(invoice.customer_id) is not None
-                )
-            )
-            if ours:
+            if await is_our_invoice(uow, invoice.subscription_id, invoice.customer_id):
                 detail = f"invoice paid {invoice.amount_paid} {invoice.currency}; never granted"
                 found.append(
                     Drift(

@@ -69,6 +69,16 @@ class GatewayInvoice:
     payment_intent_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceRef:
+    """The invoice a payment paid, and whose it is (how a refund that overtakes the
+    invoice's paid event learns that it must wait for it)."""
+
+    invoice_id: str
+    subscription_id: str | None
+    customer_id: str | None
+
+
 class SubscriptionReadGateway(Protocol):
     """What a webhook handler may read before its transaction."""
 
@@ -78,6 +88,10 @@ class SubscriptionReadGateway(Protocol):
 
     async def invoice_payment_intent(self, invoice_id: str) -> str | None:
         """The PaymentIntent that paid the invoice, if any."""
+        ...
+
+    async def invoice_of_payment(self, payment_intent_id: str) -> InvoiceRef | None:
+        """The invoice the PaymentIntent paid; None for a payment of no invoice."""
         ...
 
 

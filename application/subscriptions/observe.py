@@ -33,6 +33,8 @@ async def observe_subscription(
             return None, False
         started = Subscription.start(snapshot, user_id, plan_id, now)
         if await uow.subscriptions.add(started):
+            # From now on the live subscription refuses a second Checkout, not the claim.
+            await uow.subscriptions.release_checkout(user_id)
             uow.record(SubscriptionCreated.of(started, now))
             if started.status is SubscriptionStatus.CANCELED:
                 uow.record(SubscriptionCanceled.of(started, now))

@@ -51,6 +51,17 @@ class SubscriptionRepository(Protocol):
         self, subscription_id: str, period_start: datetime
     ) -> Sequence[SubscriptionInvoice]: ...
 
+    async def claim_checkout(
+        self, user_id: str, claim_key: str, held_until: datetime, now: datetime
+    ) -> bool:
+        """Take the user's one subscription-Checkout claim until ``held_until``; False
+        while another key holds it unlapsed. Atomic: of concurrent claims one wins."""
+        ...
+
+    async def release_checkout(self, user_id: str, claim_key: str | None = None) -> None:
+        """Give the claim back (only if ``claim_key`` holds it, when one is given)."""
+        ...
+
     async def record_plan(self, plan: Plan, now: datetime) -> None:
         """Keep ``plan``'s terms under its price id (a shared catalogue): invoices are
         granted with them, whatever configuration the webhook's process has."""

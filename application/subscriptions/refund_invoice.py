@@ -22,12 +22,16 @@ log = logging.getLogger(__name__)
 
 
 async def refund_invoice(
-    uow: UnitOfWork, payment_intent_id: str | None, refunds: Iterable[GatewayRefund], now: datetime
+    uow: UnitOfWork,
+    payment_intent_id: str | None,
+    invoice_id: str | None,
+    refunds: Iterable[GatewayRefund],
+    now: datetime,
 ) -> tuple[str | None, bool]:
-    """The refunded invoice's id (None if no invoice of ours), and whether it changed."""
-    if payment_intent_id is None:
-        return None, False
-    invoice = await uow.subscriptions.invoice_for_payment(payment_intent_id)
+    """The refunded invoice's id (None if no granted invoice of ours), and whether it
+    changed. ``invoice_id`` is the invoice the gateway says the payment paid: it finds
+    an invoice granted before its payment was known."""
+    invoice = await _granted_invoice(uow, payment_intent_id, invoice_id)
     if invoice is None:
         return None, False
     await uow.subscriptions.get(invoice.subscription_id, for_update=True)  # one at a time
@@ -48,6 +52,28 @@ async def refund_invoice(
     if changed:
         await uow.subscriptions.save_invoice(invoice)
     return invoice.invoice_id, changed
+
+
+async def _granted_invoice(
+    uow: UnitOfWork, payment_intent_id: str | None, invoice_id: str | None
+) -> SubscriptionInvoice | None:
+    if payment_intent_id is not None:
+        found = await uow.subscriptions.invoice_for_payment(payment_intent_id)
+        if found is not None:
+            return found
+    return None if invoice_id is None else await uow.subscriptions.get_invoice(invoice_id)
+
+
+async def is_our_invoice(
+    uow: UnitOfWork, subscription_id: str | None, customer_id: str | None
+) -> bool:
+    """An invoice of a subscription of ours, or at least of a customer we created
+    (whose subscription is not recorded yet): its ``invoice.paid`` will grant it."""
+    if subscription_id is None:
+        return False
+    if await uow.subscriptions.get(subscription_id) is not None:
+        return True
+    return customer_id is not None and await uow.customers.user_for(customer_id) is not None
 
 
 async def _reverse(

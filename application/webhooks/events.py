@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.refunds.gateway import GatewayRefund
-from application.subscriptions.gateway import GatewayInvoice
+from application.subscriptions.gateway import GatewayInvoice, InvoiceRef
 from domain.subscription import SubscriptionSnapshot
 
 
@@ -92,12 +92,15 @@ class RefundsReported(PaymentEvent):
 
     ``refunds`` lists those the event names, or is None when the gateway sent none (or
     only part of a list) and they must be listed at the gateway; ``amount_refunded``
-    is the cumulative total refunded when the event says it.
+    is the cumulative total refunded when the event says it. ``invoice`` is the invoice
+    the payment paid, when the payment is no purchase of ours (learnt before the
+    transaction).
     """
 
     refunds: tuple[GatewayRefund, ...] | None = None
     currency: str | None = None
     amount_refunded: int | None = None
+    invoice: InvoiceRef | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from application.ports import UnitOfWork
 from application.refunds.apply_refund import apply_refunds
-from application.subscriptions.refund_invoice import refund_invoice
+from application.subscriptions.gateway import InvoiceRef
+from application.subscriptions.refund_invoice import is_our_invoice, refund_invoice
 from application.webhooks.events import GatewayEvent, RefundsReported, UnknownObject
 from application.webhooks.gateway import WebhookGateway
 from application.webhooks.handling import NOT_OURS, EventNotReady, EventOutcome, Handled
@@ -45,7 +46,19 @@ async def gather_refunds(
     except (GatewayRejected, NotFound):
         return event  # not an object this account knows: recorded as not ours
     metadata = {**intent.metadata, **event.payment.metadata}
-    return replace(event, payment=replace(event.payment, metadata=metadata))
+    event = replace(event, payment=replace(event.payment, metadata=metadata))
+    if metadata.get("payment_id"):
+        return event
+    return replace(event, invoice=await _invoice_paid_by(intent_id, gateway))
+
+
+async def _invoice_paid_by(intent_id: str, gateway: WebhookGateway) -> InvoiceRef | None:
+    """A payment of no purchase of ours may have paid a subscription invoice; the
+    refund names only the PaymentIntent, the gateway's invoice payment names both."""
+    try:
+        return await gateway.invoice_of_payment(intent_id)
+    except (GatewayRejected, NotFound):
+        return None
 
 
 def _envelope(event: GatewayEvent) -> dict[str, Any]:
@@ -72,10 +85,20 @@ async def on_refunds_reported(uow: UnitOfWork, event: RefundsReported, now: date
 
 
 async def _invoice_refunds(uow: UnitOfWork, event: RefundsReported, now: datetime) -> Handled:
-    """Not a payment of ours: perhaps the payment of a subscription invoice."""
+    """Not a payment of ours: perhaps the payment of a subscription invoice.
+
+    An invoice of ours not yet granted waits for its ``invoice.paid``, as a purchase's
+    refund waits for its paid event (docs/webhooks.md).
+    """
+    refunds = event.refunds or ()
+    paid = event.invoice
     invoice_id, changed = await refund_invoice(
-        uow, event.payment.intent_id, event.refunds or (), now
+        uow, event.payment.intent_id, None if paid is None else paid.invoice_id, refunds, now
     )
-    if invoice_id is None:
-        return NOT_OURS
-    return Handled(EventOutcome.UPDATED if changed else EventOutcome.NO_CHANGE, invoice_id)
+    if invoice_id is not None:
+        return Handled(EventOutcome.UPDATED if changed else EventOutcome.NO_CHANGE, invoice_id)
+    if paid is not None and await is_our_invoice(uow, paid.subscription_id, paid.customer_id):
+        if any(r.amount > 0 for r in refunds):
+            raise EventNotReady(f"refund for invoice {paid.invoice_id} before it was seen paid")
+        return Handled(EventOutcome.NO_CHANGE, paid.invoice_id)
+    return NOT_OURS

@@ -14,12 +14,13 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import cyclopts
 from cyclopts import Parameter, validators
 
 from application.batch import BatchControl, JobReport
+from application.outbound.deliver_events import DeliveryPolicy
 from application.reconciliation.expire_stale_sessions import SweepPolicy
 from application.reconciliation.reconcile import ReconcilePolicy
 from entrypoints.batch.report import EXIT_USAGE
@@ -65,11 +66,12 @@ def _check_since(_: Any, value: str) -> None:
 def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
     app = cyclopts.App(name="batch", help="Jobs that make the ledger converge to the gateway.")
 
-    def launch(name: str, common: Common, job: JobFactory) -> None:
+    def launch(
+        name: str, common: Common, job: JobFactory, default_interval: float = DEFAULT_INTERVAL
+    ) -> None:
         if common.interval is not None and not common.loop:
-            print(f"creditline batch {name}: --interval needs --loop", file=sys.stderr)
-            raise SystemExit(EXIT_USAGE)
-        interval = DEFAULT_INTERVAL if common.interval is None else common.interval
+            _usage(name, "--interval needs --loop")
+        interval = default_interval if common.interval is None else common.interval
         options = RunOptions(name, common.loop, interval, common.as_json)
         configure_logging("WARNING" if options.show_progress else "INFO")
         container = container_factory()
@@ -162,7 +164,39 @@ def batch_app(container_factory: Callable[[], Container]) -> cyclopts.App:
 
         launch("expire-holds", common, job)
 
+    @app.command(name="deliver-events")
+    def deliver_events_command(
+        *,
+        batch_size: Annotated[int, Positive] = 100,
+        concurrency: Annotated[int, Positive] = 8,
+        common: Common = Common(),
+    ) -> None:
+        """Post the outbox's due events to OUTBOUND_WEBHOOK_URL, signed; a failed post is
+        tried again later (backoff with jitter, for three days), then given up.
+
+        Parameters
+        ----------
+        batch_size
+            Events leased per claim (one short transaction).
+        concurrency
+            Posts in flight at once within a batch.
+        """
+        settings = container_factory().settings()
+        if not settings.outbound.enabled:
+            _usage("deliver-events", "OUTBOUND_WEBHOOK_URL is not set")
+        policy = DeliveryPolicy(batch_size=batch_size, concurrency=concurrency)
+
+        def job(c: Container, control: BatchControl) -> Awaitable[JobReport]:
+            return c.use_cases.deliver_events()(policy=policy, control=control)
+
+        launch("deliver-events", common, job, float(settings.outbound.interval_seconds))
+
     return app
+
+
+def _usage(name: str, problem: str) -> NoReturn:
+    print(f"creditline batch {name}: {problem}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
 
 
 async def _close(container: Container) -> None:
@@ -170,4 +204,6 @@ async def _close(container: Container) -> None:
     aclose = getattr(gateway, "aclose", None)
     if aclose is not None:
         await aclose()
+    if container.settings().outbound.enabled:
+        await container.outbound_sender().aclose()
     await container.engine().dispose()

@@ -14,11 +14,20 @@ from sqlalchemy import text
 
 from adapters.sandbox.gateway import SandboxGateway
 from entrypoints.container import Container
+from entrypoints.http.admin import AdminController
+from entrypoints.http.admin_page import admin_page_handlers
+from entrypoints.http.admin_page.access import PUBLIC_URL, SESSIONS
+from entrypoints.http.admin_page.sessions import AdminSessions
 from entrypoints.http.coupons import AdminCouponsController, CouponsController
 from entrypoints.http.deps import app_state, dependencies
+from entrypoints.http.docs_assets import docs_asset
 from entrypoints.http.errors import EXCEPTION_HANDLERS, error_response
 from entrypoints.http.limits import limiter_stores, rate_limit
+from entrypoints.http.metrics import metrics_route
+from entrypoints.http.observability import echo_request_id, observe_requests
 from entrypoints.http.openapi import document, errors, openapi_config
+from entrypoints.http.outbound import OutboundEventsController
+from entrypoints.http.outbound_worker import BackgroundDelivery
 from entrypoints.http.params import EDGE_GUARDS
 from entrypoints.http.payments import StripeController
 from entrypoints.http.referrals import ReferralsController
@@ -32,6 +41,7 @@ from entrypoints.http.webhook import stripe_webhook
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
+    metrics = container.metrics()
 
     @get("/health", tags=["health"])
     async def health() -> dict[str, str]:
@@ -52,9 +62,22 @@ def create_app(container: Container) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        outbound = settings.outbound
+        delivery = None
+        if outbound.enabled and outbound.in_serve:
+            delivery = BackgroundDelivery(
+                container.use_cases.deliver_events(),
+                outbound.interval_seconds,
+                observe=metrics.deliveries_settled,
+            )
+            delivery.start()
         try:
             yield
         finally:
+            if delivery is not None:
+                await delivery.stop()
+            if outbound.enabled:
+                await container.outbound_sender().aclose()
             close = getattr(container.gateway(), "aclose", None)
             if close is not None:
                 await close()
@@ -64,6 +87,7 @@ def create_app(container: Container) -> Litestar:
         health,
         ready,
         docs,
+        docs_asset,
         stripe_webhook,
         StripeController,
         UsersController,
@@ -71,9 +95,14 @@ def create_app(container: Container) -> Litestar:
         ReferralsController,
         CouponsController,
         AdminCouponsController,
+        AdminController,
+        *admin_page_handlers(),
+        OutboundEventsController,
         SpendingController,
         SubscriptionsController,
     ]
+    if settings.metrics_enabled:
+        handlers.append(metrics_route(container))
     deps = dependencies(container)
     if settings.payment_gateway == "sandbox":
         gateway = container.gateway()
@@ -83,11 +112,17 @@ def create_app(container: Container) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         dependencies=deps,
-        state=State(app_state(container)),
+        state=State(
+            {**app_state(container), SESSIONS: AdminSessions(), PUBLIC_URL: settings.public_url}
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         guards=EDGE_GUARDS,
         request_max_body_size=settings.max_body_bytes,
-        middleware=rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        middleware=[
+            observe_requests(metrics if settings.metrics_enabled else None),
+            *rate_limit(settings.rate_limit_per_minute, settings.trusted_proxies),
+        ],
+        before_send=[echo_request_id],
         stores=limiter_stores(),
         lifespan=[lifespan],
         openapi_config=openapi_config(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from cachetools import TTLCache
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -101,6 +102,8 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         except Unauthenticated as exc:
             state[_REFUSED] = exc
             raise
+        if principal.user is not None:
+            structlog.contextvars.bind_contextvars(user_id=principal.user.id)
     return principal
 
 

@@ -28,4 +28,9 @@ def app_state(container: Container) -> dict[str, Any]:
 
 def dependencies(container: Container) -> dict[str, Provide]:
     bound = {name: _ask(provider) for name, provider in use_case_providers(container).items()}
-    return {**bound, "principal": Provide(provide_principal), "clock": _ask(container.clock)}
+    return {
+        **bound,
+        "principal": Provide(provide_principal),
+        "clock": _ask(container.clock),
+        "metrics": _ask(container.metrics),
+    }

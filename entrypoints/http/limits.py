@@ -8,7 +8,7 @@ keys or coupon codes costs the guesser's address at most one lookup per allowed
 request. ``X-Forwarded-For`` names the client only when the peer is one of
 ``TRUSTED_PROXIES``.
 
-Stripe's webhooks, health checks and the sandbox are exempt: throttling Stripe
+Stripe's webhooks, health checks, metrics scrapes and the sandbox are exempt: throttling Stripe
 would only delay credits, and Stripe already paces its retries. Counters live in
 the process, so with several replicas each enforces the limit on its own share.
 """
@@ -35,7 +35,7 @@ from litestar.types import Middleware, Receive, Scope, Send
 from domain.errors import Unauthenticated
 from entrypoints.http.auth import RECENT_CALLERS, RecentCallers, bearer_token, principal_of
 
-EXEMPT = ["^/api/stripe/webhook$", "^/health$", "^/ready$", "^/sandbox/"]
+EXEMPT = ["^/api/stripe/webhook$", "^/health$", "^/ready$", "^/metrics$", "^/sandbox/"]
 WINDOW_SECONDS = 60
 MAX_BUCKETS = 100_000
 STORE = "rate_limit"

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -34,6 +34,7 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 from entrypoints.http.auth import has_role_guard, needs_key
+from entrypoints.http.docs_assets import local_swagger
 from entrypoints.http.limits import EXEMPT
 from entrypoints.http.webhook import PATH as WEBHOOK_PATH
 
@@ -67,7 +68,7 @@ def openapi_config() -> OpenAPIConfig:
         title="creditline",
         version="0.1.0",
         path="/schema",
-        render_plugins=[JsonRenderPlugin(path="/openapi.json"), SwaggerRenderPlugin()],
+        render_plugins=[JsonRenderPlugin(path="/openapi.json"), local_swagger()],
         components=Components(
             security_schemes={
                 BEARER: SecurityScheme(

@@ -1,7 +1,7 @@
 """/api/credits: debits, holds and balances, for services acting on behalf of users.
 
 Every route needs a service key (SERVICE_API_KEYS) or an admin's; a user's own key is
-403, or users could spend without limit.
+403, or users could spend without limit. Refused debits are counted by their code.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from adapters.metrics.prometheus import PrometheusMetrics
 from application.spending.capture_hold import Captured
 from application.spending.spend import DebitResult, Outcome
 from domain.errors import DomainError
@@ -35,9 +36,15 @@ class SpendingController(Controller):
         data: JSONBody[s.DebitIn],
         request: Request[Any, Any, Any],
         debit: NamedDependency[UseCase[DebitResult]],
+        metrics: NamedDependency[PrometheusMetrics],
     ) -> s.DebitOut:
         data = await strict_body(request, s.DebitIn)
-        return s.DebitOut.of(await debit(data.debit()))
+        try:
+            result = await debit(data.debit())
+        except DomainError as refused:
+            metrics.debit_refused(refused.code)
+            raise
+        return s.DebitOut.of(result)
 
     @post("/debits", status_code=200, responses=errors(404, 409))
     async def debits(
@@ -45,9 +52,13 @@ class SpendingController(Controller):
         data: JSONBody[s.DebitsIn],
         request: Request[Any, Any, Any],
         debit_batch: NamedDependency[UseCase[Sequence[Outcome]]],
+        metrics: NamedDependency[PrometheusMetrics],
     ) -> s.DebitsOut:
         data = await strict_body(request, s.DebitsIn)
         outcomes = await debit_batch([item.debit() for item in data.debits])
+        for outcome in outcomes:
+            if isinstance(outcome, DomainError):
+                metrics.debit_refused(outcome.code)
         results = [
             s.DebitItemOut.of(item.idempotency_key, outcome)
             for item, outcome in zip(data.debits, outcomes, strict=True)

@@ -38,9 +38,15 @@ class InProcessDelivery:
     The answer is the status this route would send: the app's one error mapping.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        observe: receiving.WebhookObserver = receiving.unobserved,
+    ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._observe = observe
         self.gateway: PaymentGateway | None = None
 
     async def __call__(self, payload: bytes, signature: str) -> int:
@@ -52,6 +58,7 @@ class InProcessDelivery:
                 gateway=self.gateway,
                 uow_factory=self._uow_factory,
                 clock=self._clock,
+                observe=self._observe,
             )
         except Exception as exc:
             return error_response_for(exc, PATH).status_code

@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import delete
 
+from adapters.sqlalchemy.engine import make_engine
+from adapters.sqlalchemy.tables import sandbox_idempotency_keys
 from tests.e2e.conftest import ADMIN, Api, User
 from tests.e2e.test_api_contract import assert_error
 
@@ -18,6 +21,15 @@ from tests.e2e.test_api_contract import assert_error
 async def refund(api: Api, key: str, **body: Any) -> httpx.Response:
     headers = {**ADMIN, "Idempotency-Key": key}
     return await api.http.post("/api/stripe/refund", json=body, headers=headers)
+
+
+async def forget_the_sandbox_keys(api: Api) -> None:
+    engine = make_engine(api.under_test.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(delete(sandbox_idempotency_keys))
+    finally:
+        await engine.dispose()
 
 
 async def paid(api: Api, user: User, amount: int = 1000) -> str:
@@ -35,7 +47,7 @@ async def test_a_retry_after_the_gateway_forgot_the_key_answers_the_first_result
     payment_id = await paid(api, user)
     first = await refund(api, "refund-7", payment_id=payment_id, amount=400)
     assert first.status_code == 200, first.text
-    api.sandbox._state._keys.clear()  # a day later: Stripe no longer knows the key
+    await forget_the_sandbox_keys(api)  # a day later: Stripe no longer knows the key
 
     again = await refund(api, "refund-7", payment_id=payment_id, amount=400)
 

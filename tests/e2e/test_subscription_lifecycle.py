@@ -88,13 +88,13 @@ async def test_an_upgrade_grants_the_rest_of_the_period_once_and_a_downgrade_wai
 ) -> None:
     user = await subs.api.create_user()
     sub = await subs.subscribe(user, "basic")
-    before = len(subs.api.sandbox.event_payloads())
+    before = len(subs.api.sandbox.subscription_event_payloads())
     response = await subs.post(user, "change", {"plan_id": "pro"}, **{"Idempotency-Key": "up-1"})
     assert response.status_code == 200, response.text
     assert response.json()["plan_id"] == "pro"
     again = await subs.post(user, "change", {"plan_id": "pro"}, **{"Idempotency-Key": "up-1"})
     assert again.status_code == 200
-    produced = subs.api.sandbox.event_payloads()[before:]
+    produced = subs.api.sandbox.subscription_event_payloads()[before:]
     invoices = [e["data"]["object"] for e in produced if e["type"] == "invoice.paid"]
     assert len(invoices) == 1 and invoices[0]["billing_reason"] == "subscription_update"
     expected = math.floor(
@@ -168,7 +168,7 @@ async def test_a_refund_of_an_invoice_reverses_its_credits_in_proportion(subs: S
     sub = await subs.subscribe(user, "plus")
     first = next(
         e["data"]["object"]
-        for e in subs.api.sandbox.event_payloads()
+        for e in subs.api.sandbox.subscription_event_payloads()
         if e["type"] == "invoice.paid"
         and e["data"]["object"]["parent"]["subscription_details"]["subscription"] == sub["id"]
     )

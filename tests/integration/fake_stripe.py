@@ -41,11 +41,14 @@ class FakeStripe:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.sessions: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.invoice_payments: list[dict[str, Any]] = []
         self._failures: deque[Failure] = deque()
         app = web.Application(middlewares=[self._record, self._fail, IdempotencyCache().middleware])
         app.router.add_post("/v1/checkout/sessions", self._create)
         app.router.add_get("/v1/checkout/sessions/{id}", self._retrieve)
         app.router.add_post("/v1/checkout/sessions/{id}/expire", self._expire)
+        app.router.add_get("/v1/invoice_payments", self._invoice_payments)
         self._server = TestServer(app, host="127.0.0.1")
 
     @property
@@ -83,7 +86,10 @@ class FakeStripe:
         body = await request.text()
         self.requests.append(
             RecordedRequest(
-                request.method, request.path, CIMultiDict(request.headers), decode_form(body)
+                request.method,
+                request.path,
+                CIMultiDict(request.headers),
+                decode_form(body or request.query_string),
             )
         )
         return await handler(request)
@@ -142,6 +148,25 @@ class FakeStripe:
             )
         session.update(status="expired", url=None)
         return web.json_response(session)
+
+    async def _invoice_payments(self, request: web.Request) -> web.Response:
+        """The invoice payments of one PaymentIntent, invoices expanded when asked."""
+        query = decode_form(request.query_string)
+        intent = query.get("payment", {}).get("payment_intent")
+        expand = "data.invoice" in query.get("expand", [])
+        found = [
+            {
+                **p,
+                "invoice": self.invoices.get(p["invoice"], p["invoice"])
+                if expand
+                else p["invoice"],
+            }
+            for p in self.invoice_payments
+            if p["payment"].get("payment_intent") == intent
+        ]
+        return web.json_response(
+            {"object": "list", "data": found, "has_more": False, "url": "/v1/invoice_payments"}
+        )
 
 
 def _missing(session_id: str) -> web.Response:

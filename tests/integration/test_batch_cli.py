@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 
 import pytest
 from dependency_injector import providers
+from sqlalchemy import delete
 
 from adapters.clock import FixedClock
 from adapters.sandbox.gateway import SandboxGateway
+from adapters.sqlalchemy.tables import sandbox_objects
 from application.accounts.users import create_user
 from application.purchases.create_checkout_session import (
     CheckoutSettings,
@@ -97,6 +99,13 @@ class Cli:
 
         return self.run(go())
 
+    async def forget_at_sandbox(self, session_id: str) -> None:
+        """The gateway does not know the session (its state was wiped, or another's)."""
+        async with self.container.engine().begin() as connection:
+            await connection.execute(
+                delete(sandbox_objects).where(sandbox_objects.c.id == session_id)
+            )
+
     async def payment(self, payment_id: str) -> Payment:
         async with self.container.uow_factory()() as uow:
             found = await uow.payments.get(payment_id)
@@ -165,7 +174,8 @@ def test_reconcile_recovers_it_too_and_a_second_run_is_a_noop(cli: Cli) -> None:
 
 def test_items_that_fail_are_listed_and_exit_1(cli: Cli) -> None:
     payment = cli.open_checkout()
-    cli.sandbox._state.sessions.clear()  # the gateway forgot it (a sandbox restart)
+    assert payment.stripe_session_id is not None
+    cli.run(cli.forget_at_sandbox(payment.stripe_session_id))
     cli.clock.advance(timedelta(hours=2))
 
     code, out = cli("expire-sessions")

@@ -23,6 +23,7 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.memory.gateway import MemoryGateway
 from adapters.memory.uow import MemoryStore
+from adapters.sandbox.memory_store import MemorySandboxStore
 from adapters.sandbox.records import Outcome
 from adapters.sandbox.webhooks import Deliver
 from adapters.stripe.events import translate_event
@@ -248,7 +249,7 @@ class App:
     ) -> tuple[GatewayRefund, list[GatewayEvent]]:
         """A refund made at the gateway (its dashboard): ``charge.refunded``, ``refund.created``."""
         assert payment.stripe_payment_intent_id is not None
-        before = len(self.gateway.event_payloads())
+        before = len(self.sandbox_store.kept_events())
         refund = await self.gateway.refund(
             RefundRequest(
                 payment.id,
@@ -263,7 +264,7 @@ class App:
 
     def kept_events(self) -> list[GatewayEvent]:
         """Every event the gateway produced so far, oldest first."""
-        return [translate_event(payload) for payload in self.gateway.event_payloads()]
+        return [event.translate() for event in self.sandbox_store.kept_events()]
 
     # -- acting
 
@@ -318,12 +319,19 @@ class App:
         async with self.store.uow() as uow:
             return list(await uow.audit.verify())
 
+    @property
+    def sandbox_store(self) -> MemorySandboxStore:
+        """The fake gateway's own records."""
+        store = self.gateway.store
+        assert isinstance(store, MemorySandboxStore)
+        return store
+
     def gateway_sessions(self) -> int:
         """How many Checkout Sessions exist at the gateway (the fake's own records)."""
-        return len(self.gateway._state.sessions)
+        return len(self.sandbox_store.sessions())
 
     def gateway_intents(self) -> int:
-        return len(self.gateway._state.intents)
+        return len(self.sandbox_store.intents())
 
 
 def make_app(deliver: Deliver | None = None) -> App:

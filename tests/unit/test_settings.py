@@ -69,3 +69,39 @@ def test_toml_config_packages_and_currencies(tmp_path) -> None:
     )
     with pytest.raises(ConfigError, match="unsold currency"):
         load_settings({"CREDITLINE_CONFIG": str(bad)})
+
+
+OUTBOUND_SECRET = "whsec_outbound_0123456789"
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"OUTBOUND_WEBHOOK_URL": "ftp://example.com/hooks"}, "OUTBOUND_WEBHOOK_URL"),
+        ({"OUTBOUND_WEBHOOK_URL": "https://example.com/hooks"}, "OUTBOUND_WEBHOOK_SECRET"),
+        ({"OUTBOUND_WEBHOOK_SECRET": "short"}, "OUTBOUND_WEBHOOK_SECRET"),
+        ({"OUTBOUND_DELIVERY_IN_SERVE": "sometimes"}, "OUTBOUND_DELIVERY_IN_SERVE"),
+        ({"OUTBOUND_DELIVERY_INTERVAL": "0"}, "OUTBOUND_DELIVERY_INTERVAL"),
+        ({"OUTBOUND_WEBHOOK_TIMEOUT": "61"}, "OUTBOUND_WEBHOOK_TIMEOUT"),
+    ],
+)
+def test_invalid_outbound_settings_name_themselves(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_outbound_delivery_is_off_without_a_url_and_signs_with_every_secret() -> None:
+    off = load_settings({}).outbound
+    on = load_settings(
+        {
+            "OUTBOUND_WEBHOOK_URL": "https://product.example.com/hooks/",
+            "OUTBOUND_WEBHOOK_SECRET": f"{OUTBOUND_SECRET}, {OUTBOUND_SECRET}_old",
+            "OUTBOUND_DELIVERY_IN_SERVE": "False",
+        }
+    ).outbound
+
+    assert not off.enabled and off.in_serve
+    assert on.enabled and on.url == "https://product.example.com/hooks/"
+    assert on.secrets == (OUTBOUND_SECRET, f"{OUTBOUND_SECRET}_old")
+    assert not on.in_serve and (on.interval_seconds, on.timeout_seconds) == (5, 10)
+    assert OUTBOUND_SECRET not in repr(on)

@@ -272,7 +272,7 @@ async def test_expiring_a_session(gw: SandboxGateway, endpoint: Endpoint) -> Non
     state = await gw.expire_checkout(created.session_id)
     assert (state.status, state.paid, state.url) == (CheckoutStatus.EXPIRED, False, None)
     assert endpoint.types() == ["checkout.session.expired"]
-    event = gw.event_payloads()[-1]
+    event = (await gw.event_payloads())[-1]
     expired = translate_event(event)
     assert isinstance(expired, CheckoutExpired)
     assert expired.payment.session_id == created.session_id
@@ -332,7 +332,7 @@ async def test_refunds_are_cumulative_and_capped(gw: SandboxGateway, endpoint: E
     assert too_much.value.code == "refund_exceeds_remaining"
     second = await gw.refund(refund_request(intent_id, 700, "r3", "customer changed mind"))
 
-    charge_refunded = gw.event_payloads()[-2]
+    charge_refunded = (await gw.event_payloads())[-2]
     charge = charge_refunded["data"]["object"]
     assert (charge["amount_refunded"], charge["refunded"]) == (1000, True)
     assert charge["refunds"]["has_more"] is False
@@ -344,7 +344,7 @@ async def test_refunds_are_cumulative_and_capped(gw: SandboxGateway, endpoint: E
     assert isinstance(event, RefundsReported)
     assert (event.payment.intent_id, event.amount_refunded) == (intent_id, 1000)
     assert event.refunds is not None and {r.amount for r in event.refunds} == {300, 700}
-    created_event = translate_event(gw.event_payloads()[-1])
+    created_event = translate_event((await gw.event_payloads())[-1])
     assert isinstance(created_event, RefundsReported) and created_event.refunds is not None
     assert created_event.refunds[0].refund_id == second.refund_id
     assert [r.amount for r in await gw.list_refunds(intent_id)] == [300, 700]
@@ -371,7 +371,7 @@ async def test_every_event_is_stripe_shaped_and_round_trips(gw: SandboxGateway) 
     await gw.pay_checkout(created.session_id, NO_FUNDS)
     await gw.pay_checkout(created.session_id, PAID)
     await gw.refund(refund_request(created.payment_intent_id or "", 100, "r1"))
-    payloads = gw.event_payloads()
+    payloads = await gw.event_payloads()
     assert len(payloads) == 5
     for payload in payloads:
         assert payload["id"].startswith("evt_")
@@ -487,4 +487,4 @@ async def test_concurrent_payments_of_one_session_succeed_once(gw: SandboxGatewa
         *(gw.pay_checkout(created.session_id, PAID) for _ in range(5)), return_exceptions=True
     )
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
-    assert [e["type"] for e in gw.event_payloads()].count("payment_intent.succeeded") == 1
+    assert [e["type"] for e in (await gw.event_payloads())].count("payment_intent.succeeded") == 1

@@ -22,18 +22,20 @@ async def completed_with_a_delayed_method(app: App) -> Payment:
     """The customer completed the session; the debit is processing at the gateway."""
     payment = await app.open_checkout()
     assert payment.stripe_session_id is not None
-    session = app.gateway._state.sessions[payment.stripe_session_id]
-    session.status = CheckoutStatus.COMPLETE
-    app.gateway._state.intents[session.intent_id].status = IntentStatus.PROCESSING
+    session = app.sandbox_store.session(payment.stripe_session_id)
+    intent = app.sandbox_store.intent(session.intent_id)
+    session.status, intent.status = CheckoutStatus.COMPLETE, IntentStatus.PROCESSING
+    app.sandbox_store.save(session, intent)
     return payment
 
 
 def debit_fails(app: App, payment: Payment) -> None:
     assert payment.stripe_session_id is not None
-    session = app.gateway._state.sessions[payment.stripe_session_id]
-    intent = app.gateway._state.intents[session.intent_id]
+    session = app.sandbox_store.session(payment.stripe_session_id)
+    intent = app.sandbox_store.intent(session.intent_id)
     intent.status = IntentStatus.REQUIRES_PAYMENT_METHOD
     intent.last_error = DEBIT_FAILED
+    app.sandbox_store.save(intent)
 
 
 async def sweep(app: App) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from adapters.sandbox.events import refund_object
+from adapters.sandbox.events import build_event, refund_object
 from application.refunds.gateway import GatewayRefund, RefundStatus
 from application.rewards.coupon_admin import create_coupon
 from application.rewards.coupons import redeem_coupon
@@ -36,12 +36,13 @@ async def fail_at_gateway(app: App, refund: GatewayRefund) -> GatewayEvent:
     refunded in full again, as on Stripe, and the failure is reported by hand.
     """
     assert refund.payment_intent_id is not None
-    state = app.gateway._state
-    intent = state.intent(refund.payment_intent_id)
+    intent = app.sandbox_store.intent(refund.payment_intent_id)
     [record] = [r for r in intent.refunds if r.id == refund.refund_id]
     intent.refunds.remove(record)
     record.status = RefundStatus.FAILED
     before = len(app.kept_events())
-    state.emit("refund.failed", refund_object(record), app.clock.now())
+    created = int(app.clock.now().timestamp())
+    failed = build_event("refund.failed", refund_object(record), created)
+    app.sandbox_store.save(intent, events=(failed,))
     [event] = app.kept_events()[before:]
     return event

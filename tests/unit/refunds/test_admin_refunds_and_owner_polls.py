@@ -67,7 +67,7 @@ def reversals(app: App, payment: Payment) -> list[int]:
 
 def gateway_refunded(app: App, payment: Payment) -> int:
     assert payment.stripe_payment_intent_id is not None
-    return app.gateway._state.intents[payment.stripe_payment_intent_id].amount_refunded
+    return app.sandbox_store.intent(payment.stripe_payment_intent_id).amount_refunded
 
 
 # ---- refund_payment ---------------------------------------------------------------------------

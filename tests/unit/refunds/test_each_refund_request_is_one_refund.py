@@ -49,16 +49,17 @@ async def paid(app: App, amount: int = 1000) -> Payment:
 
 def gateway_refunds(app: App, payment: Payment) -> list[tuple[int, RefundStatus]]:
     assert payment.stripe_payment_intent_id is not None
-    intent = app.gateway._state.intents[payment.stripe_payment_intent_id]
+    intent = app.sandbox_store.intent(payment.stripe_payment_intent_id)
     return [(r.amount, r.status) for r in intent.refunds]
 
 
 async def fail_at_gateway(app: App, payment: Payment, refund_id: str) -> None:
     """The gateway reports the refund failed (the bank returned it), and we hear of it."""
     assert payment.stripe_payment_intent_id is not None
-    intent = app.gateway._state.intents[payment.stripe_payment_intent_id]
+    intent = app.sandbox_store.intent(payment.stripe_payment_intent_id)
     record = next(r for r in intent.refunds if r.id == refund_id)
     record.status = RefundStatus.FAILED
+    app.sandbox_store.save(intent)
     failed = GatewayRefund(
         refund_id, intent.id, record.amount, record.currency, RefundStatus.FAILED
     )
@@ -83,7 +84,7 @@ def hold_gateway(app: App, until: int) -> asyncio.Event:
 
 def forget_keys(app: App) -> None:
     """Stripe keeps an idempotency key 24 hours, then forgets it."""
-    app.gateway._state._keys.clear()
+    app.sandbox_store.forget_keys()
 
 
 async def test_a_refund_repeated_after_a_failed_one_is_a_new_refund(app: App) -> None:
@@ -142,7 +143,7 @@ async def test_a_retry_of_a_lost_refund_that_failed_since_reports_it_failed(app:
     app.gateway.fail_next("refund", after=True)
     with pytest.raises(GatewayUnavailable):
         await refund(app, payment, 400)
-    (made,) = app.gateway._state.intents[payment.stripe_payment_intent_id or ""].refunds
+    (made,) = app.sandbox_store.intent(payment.stripe_payment_intent_id or "").refunds
     await fail_at_gateway(app, payment, made.id)
 
     retried = await refund(app, app.payment(payment.id), 400)

@@ -74,12 +74,12 @@ class World:
 
     def new_events(self) -> list[GatewayEvent]:
         """The events the gateway produced since the last call, as the webhook sees them."""
-        payloads = self.gateway.event_payloads()
+        payloads = self.gateway.subscription_event_payloads()
         fresh, self.seen = payloads[self.seen :], len(payloads)
         return [translate_event(payload) for payload in fresh]
 
     def payloads(self) -> list[dict[str, Any]]:
-        return self.gateway.event_payloads()
+        return self.gateway.subscription_event_payloads()
 
     async def apply(
         self, events: list[GatewayEvent], store: MemoryStore | None = None

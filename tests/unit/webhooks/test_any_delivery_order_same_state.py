@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from adapters.memory.state import MemoryState
 from adapters.memory.uow import MemoryStore
-from adapters.sandbox.events import refund_object
+from adapters.sandbox.events import build_event, refund_object
 from application.refunds.gateway import FAILED_REFUND_STATUSES, RefundRequest, RefundStatus
 from application.webhooks.events import GatewayEvent
 from application.webhooks.handling import EventNotReady, EventOutcome
@@ -121,10 +121,11 @@ async def _produce(app: App, plan: Plan, users: list[str]) -> None:
 def _fail_at_gateway(app: App, intent_id: str | None, refund_id: str, report: str) -> None:
     """The sandbox cannot fail a refund: flip its record, as Stripe would, and report it."""
     assert intent_id is not None
-    state = app.gateway._state
-    [record] = [r for r in state.intent(intent_id).refunds if r.id == refund_id]
+    intent = app.sandbox_store.intent(intent_id)
+    [record] = [r for r in intent.refunds if r.id == refund_id]
     record.status = RefundStatus.FAILED
-    state.emit(report, refund_object(record), app.clock.now())
+    event = build_event(report, refund_object(record), int(app.clock.now().timestamp()))
+    app.sandbox_store.save(intent, events=(event,))
 
 
 def _without_refund_list(event: GatewayEvent) -> GatewayEvent:

@@ -1,7 +1,7 @@
 """accounts: has_trial and has_referral flags
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0016
+Revises: 0015
 Create Date: 2027-02-01
 
 A grant reads the flags back with the balance, so a purchase by a user with no trial
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0010"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
