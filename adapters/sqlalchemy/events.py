@@ -67,6 +67,7 @@ class SqlEventLog:
         return (await self._conn.execute(self._claim, params)).first() is not None
 
     async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
+        await self._held.flush(self._conn)  # one held at a time: an earlier event's goes now
         self._held.hold(event_id, str(outcome), detail)
 
 
