@@ -13,6 +13,7 @@ from adapters.memory.state import MemoryState
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from application.admin.ports import (
     DELIVERED,
+    SPENT_KINDS,
     CurrencyTotals,
     FailedDelivery,
     FailingEventType,
@@ -26,6 +27,8 @@ from application.admin.ports import (
 )
 from application.ports import Page
 from application.refunds.gateway import REVERSING_REFUND_STATUSES
+from domain.disputes import Dispute, DisputeStatus
+from domain.holds import Hold
 from domain.ledger import Account, EntryKind
 from domain.payment import PAID, Payment
 
@@ -90,7 +93,23 @@ class MemoryAdminQueries:
         for r in self._state.refunds.values():
             if r.status in _REFUNDING and _within(r.created_at, window):
                 back[r.currency] += r.amount
-        return [CurrencyTotals(c, gross[c], back[c]) for c in sorted(gross.keys() | back.keys())]
+        lost = self._lost(window)
+        currencies = sorted(gross.keys() | back.keys() | lost.keys())
+        return [CurrencyTotals(c, gross[c], back[c], lost[c]) for c in currencies]
+
+    def _lost(self, window: Window) -> Counter[str]:
+        """Per currency, the unrefunded amount of each payment whose first lost dispute
+        falls in the window (``AdminQueries.money``)."""
+        first: dict[str, datetime] = {}
+        for d in self._state.disputes.values():
+            if d.status is DisputeStatus.LOST:
+                first[d.payment_id] = min(first.get(d.payment_id, d.updated_at), d.updated_at)
+        lost: Counter[str] = Counter()
+        for payment_id, at in first.items():
+            p = self._state.payments.get(payment_id)
+            if p is not None and _within(at, window):
+                lost[p.currency] += p.amount - p.amount_refunded
+        return lost
 
     async def payments_by_status(self, window: Window) -> Sequence[StatusTotals]:
         counts: Counter[tuple[str, str]] = Counter()
@@ -152,8 +171,16 @@ class MemoryAdminQueries:
             )
         if metric is Metric.CREDITS_GRANTED:
             return ((e.created_at, e.credits) for e in state.entries.values() if e.credits > 0)
-        kind = EntryKind.USAGE_DEBIT if metric is Metric.CREDITS_SPENT else EntryKind.EXPIRY
-        return ((e.created_at, -e.credits) for e in state.entries.values() if e.kind is kind)
+        kinds = SPENT_KINDS if metric is Metric.CREDITS_SPENT else {EntryKind.EXPIRY}
+        return ((e.created_at, -e.credits) for e in state.entries.values() if e.kind in kinds)
+
+    async def active_holds(self, user_id: str) -> Sequence[Hold]:
+        mine = (h for h in self._state.holds.values() if h.user_id == user_id and h.is_active)
+        return sorted(mine, key=lambda h: (h.created_at, h.id))
+
+    async def disputes_of(self, user_id: str) -> Sequence[Dispute]:
+        mine = (d for d in self._state.disputes.values() if d.user_id == user_id)
+        return sorted(mine, key=lambda d: (d.created_at, d.id), reverse=True)
 
     async def failed_deliveries(self, limit: int) -> Sequence[FailedDelivery]:
         failed = [

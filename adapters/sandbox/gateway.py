@@ -5,10 +5,8 @@ URLs (a local test page), Stripe's test cards and Stripe-shaped, signed webhooks
 the same webhook path as Stripe's. Its state sits in a ``SandboxStore``: the service's
 database (``sql_store``), so that every replica and ``creditline batch`` see one sandbox
 that outlives restarts, or memory for unit tests. Each operation is one short
-transaction of that store (``transact``). Subscriptions (``SandboxSubscriptionGateway``)
-still keep their book, invoice PaymentIntents and events in process memory behind one
-lock; the calls below serve those objects from there. It is a rehearsal tool, never a
-record of money.
+transaction of that store (``transact``), subscriptions (``SandboxSubscriptionGateway``)
+included. It is a rehearsal tool, never a record of money.
 
 Events are delivered *after* that transaction: the webhook path they trigger calls back
 into the gateway (``list_refunds``, ``get_checkout``). A call that delivers runs the
@@ -18,7 +16,6 @@ transaction.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -28,10 +25,8 @@ from adapters.sandbox.cards import find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.memory_store import MemorySandboxStore
 from adapters.sandbox.records import CheckoutDetails, Outcome, SandboxEvent
-from adapters.sandbox.state import SandboxState
 from adapters.sandbox.store import SandboxStore
 from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
-from adapters.sandbox.subscription_records import SubscriptionBook
 from adapters.sandbox.transact import Operation, transact
 from adapters.sandbox.webhooks import Deliver, Delivery, DeliveryMode, Outbox, parse_signed_event
 from application.purchases.gateway import (
@@ -60,11 +55,9 @@ class SandboxGateway(SandboxSubscriptionGateway):
         self.webhook_secrets = tuple(webhook_secrets)
         self.store: SandboxStore = store if store is not None else MemorySandboxStore()
         self._outbox = Outbox(deliver, self.webhook_secrets, now)
-        self._state = SandboxState(public_url)  # subscriptions' objects, in memory
-        self._book = SubscriptionBook()  # subscriptions: adapters.sandbox.subscriptions
+        self._subscription_events: list[SandboxEvent] = []  # this process's, for tests
         self._public_url = public_url.rstrip("/")
         self._now = now
-        self._lock = asyncio.Lock()
 
     # ---- PaymentGateway -------------------------------------------------------------------
 
@@ -136,7 +129,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
     async def pay_checkout(
         self, session_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
-        if self.is_subscription_checkout(session_id):
+        if await self.is_subscription_checkout(session_id):
             return await self.pay_subscription_checkout(session_id, card_number, deliver)
         card = find_card(card_number)
         return await self._act(
@@ -172,7 +165,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
         )
 
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
-        if self.is_subscription_checkout(session_id):
+        if await self.is_subscription_checkout(session_id):
             return await self.subscription_checkout_details(session_id)
         return await self._read(session_id, lambda state, _: state.details(session_id))
 
@@ -181,10 +174,6 @@ class SandboxGateway(SandboxSubscriptionGateway):
     async def event_payloads(self) -> list[dict[str, Any]]:
         """Every event produced so far, delivered or not, oldest first."""
         return [event.payload() for event in await self._events(0)]
-
-    def subscription_event_payloads(self) -> list[dict[str, Any]]:
-        """The subscriptions' events produced in this process, oldest first (kept in memory)."""
-        return [event.payload() for event in self._state.events]
 
     @property
     def deliveries(self) -> tuple[Delivery, ...]:
@@ -199,8 +188,6 @@ class SandboxGateway(SandboxSubscriptionGateway):
         """Send a kept event again (Stripe's retry or "resend"), freshly signed."""
         event = await self.store.event(event_id)
         if event is None:
-            event = next((e for e in self._state.events if e.id == event_id), None)
-        if event is None:
             raise NotFound(f"no such event: {event_id}")
         return await self._outbox.send_one(event)
 
@@ -208,15 +195,11 @@ class SandboxGateway(SandboxSubscriptionGateway):
         """A ``Stripe-Signature`` header for ``payload``, as a delivery would carry."""
         return self._outbox.sign(payload)
 
-    async def _run(self, action: Callable[[datetime], Outcome], deliver: DeliveryMode) -> Outcome:
-        """A subscription action, on the in-memory state under the lock."""
-        return await self._act(None, lambda _, now: action(now), deliver)
-
     async def _act(
         self, target: str | None, operation: Operation[Outcome], deliver: DeliveryMode
     ) -> Outcome:
         try:
-            outcome = await self._transact(operation, target=target, memory=target is None)
+            outcome = await self._transact(operation, target=target)
         except CheckoutLapsed as lapsed:
             await self._outbox.send(lapsed.events, deliver)
             raise
@@ -224,11 +207,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
         return outcome
 
     async def _events(self, created_from: int) -> list[SandboxEvent]:
-        """The store's events and the subscriptions' (in memory), oldest first."""
-        kept = await self.store.events(created_from)
-        async with self._lock:
-            kept += [e for e in self._state.events if e.created >= created_from]
-        return sorted(kept, key=lambda event: event.created)
+        return await self.store.events(created_from)
 
     async def _read(self, target: str, operation: Operation[T]) -> T:
         return await self._transact(operation, target=target, lock=False)
@@ -240,11 +219,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
         target: str | None = None,
         key: str | None = None,
         lock: bool = True,
-        memory: bool = False,
     ) -> T:
-        if memory or target in self._state.intents or target in self._state.sessions:
-            async with self._lock:
-                return operation(self._state, self._now())
         return await transact(
             self.store, self._public_url, operation, self._now, target=target, key=key, lock=lock
         )

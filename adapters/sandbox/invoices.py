@@ -65,6 +65,7 @@ def add_invoice(
         created=timestamp(now),
     )
     book.invoices[invoice.id] = invoice
+    sub.invoice_ids.append(invoice.id)
     return invoice
 
 
@@ -86,6 +87,7 @@ def pay_invoice(state: SandboxState, invoice: InvoiceRecord, now: datetime) -> N
         status=IntentStatus.SUCCEEDED,
         amount_received=invoice.amount_due,
         charge_id=new_id("ch"),
+        invoice_id=invoice.id,
     )
     invoice.intent_id = intent_id
 

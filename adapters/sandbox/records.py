@@ -73,6 +73,7 @@ class IntentRecord:
     last_error: CardError | None = None
     cancellation_reason: str | None = None
     refunds: list[RefundRecord] = field(default_factory=list)
+    invoice_id: str | None = None  # the subscription invoice this PaymentIntent pays
 
     @property
     def amount_refunded(self) -> int:

@@ -24,6 +24,12 @@ from adapters.sandbox.records import (
     new_id,
 )
 from adapters.sandbox.store import Changes, StoredKey, StoredObject
+from adapters.sandbox.subscription_records import (
+    CustomerRecord,
+    InvoiceRecord,
+    SubscriptionBook,
+    SubscriptionRecord,
+)
 from adapters.stripe import params as stripe_params
 from application.purchases.gateway import CheckoutRequest, PaymentIntentRequest
 from domain.errors import GatewayRejected, IdempotencyKeyReused, NotFound
@@ -43,16 +49,27 @@ class SandboxState:
         self._public_url = public_url.rstrip("/")
         self.sessions: dict[str, SessionRecord] = {}
         self.intents: dict[str, IntentRecord] = {}
+        self.book = SubscriptionBook()  # customers, subscriptions and their invoices
         self.events: list[SandboxEvent] = []
         self._loaded = {stored.id: stored for stored in loaded}
         self._keys = dict(keys or {})
         self._new_keys: dict[str, StoredKey] = {}
         for stored in self._loaded.values():
-            record = codec.decode(stored)
-            if isinstance(record, SessionRecord):
-                self.sessions[record.id] = record
-            else:
-                self.intents[record.id] = record
+            self._place(codec.decode(stored))
+
+    def _place(self, record: codec.Record) -> None:
+        if isinstance(record, SessionRecord):
+            self.sessions[record.id] = record
+        elif isinstance(record, IntentRecord):
+            self.intents[record.id] = record
+        elif isinstance(record, CustomerRecord):
+            self.book.customers[record.id] = record
+        elif isinstance(record, SubscriptionRecord):
+            self.book.subscriptions[record.id] = record
+        elif isinstance(record, InvoiceRecord):
+            self.book.invoices[record.id] = record
+        else:
+            self.book.sessions[record.id] = record
 
     def create_checkout(self, request: CheckoutRequest, now: datetime) -> SessionRecord:
         known = self.replay(request.idempotency_key, request)
@@ -165,7 +182,11 @@ class SandboxState:
         """Every record that is new or differs from what was loaded, the keys and events."""
         created: list[StoredObject] = []
         updated: list[StoredObject] = []
-        records: list[codec.Record] = [*self.sessions.values(), *self.intents.values()]
+        records: list[codec.Record] = [
+            *self.sessions.values(),
+            *self.intents.values(),
+            *self.book.records(),
+        ]
         for record in records:
             stored = codec.encode(record)
             before = self._loaded.get(stored.id)

@@ -3,8 +3,9 @@ invoices, behind one small store (``SubscriptionBook``), and how each reads as a
 Stripe object of the pinned API version (so ``adapters.stripe.billing`` translates
 the sandbox's objects exactly as Stripe's).
 
-Records are mutable live state of the fake PSP; they change only under the gateway's
-lock and leave the sandbox as fresh dicts or our own frozen types.
+Records are mutable live state of the fake PSP, kept in the sandbox's store like its
+sessions and intents: one operation loads them (``adapters.sandbox.transact``), changes
+them and writes them back; they leave the sandbox as fresh dicts or our own frozen types.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class SubscriptionRecord:
     status: str = "active"
     cancel_at_period_end: bool = False
     ended_at: int | None = None
+    invoice_ids: list[str] = field(default_factory=list)  # oldest first
 
 
 @dataclass(slots=True)
@@ -82,8 +84,8 @@ class InvoiceRecord:
 
 
 class SubscriptionBook:
-    """The sandbox's subscription state: one small interface, so it can move to the
-    same store as the rest of the sandbox without touching the lifecycle code."""
+    """One operation's subscription records, as loaded from the store with its target
+    (a subscription comes with its customer, invoices and their PaymentIntents)."""
 
     def __init__(self) -> None:
         self.customers: dict[str, CustomerRecord] = {}
@@ -104,12 +106,19 @@ class SubscriptionBook:
         return _found(self.invoices, invoice_id, "invoice")
 
     def open_invoice(self, subscription_id: str) -> InvoiceRecord | None:
-        open_ones = [
-            i
-            for i in self.invoices.values()
-            if i.subscription_id == subscription_id and i.status == "open"
-        ]
+        invoices = (self.invoice(i) for i in self.subscription(subscription_id).invoice_ids)
+        open_ones = [i for i in invoices if i.status == "open"]
         return open_ones[-1] if open_ones else None
+
+    def records(
+        self,
+    ) -> list[CustomerRecord | SubscriptionSessionRecord | SubscriptionRecord | InvoiceRecord]:
+        return [
+            *self.customers.values(),
+            *self.sessions.values(),
+            *self.subscriptions.values(),
+            *self.invoices.values(),
+        ]
 
 
 def _found(records: dict[str, Any], key: str, kind: str) -> Any:

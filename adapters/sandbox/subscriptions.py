@@ -1,6 +1,6 @@
 """Subscriptions at the sandbox: what Stripe Billing does, in Stripe's order of events.
 
-Plain synchronous functions over the sandbox's records, run under the gateway's lock;
+Plain synchronous functions over one operation's records (``adapters.sandbox.transact``);
 each returns what it produced (events are kept in ``SandboxState.events``, like every
 sandbox event, so reconciliation can list them). Time moves only on request: a
 renewal starts the next period where the current one ends, whatever the clock says.
@@ -118,6 +118,7 @@ def change(
         invoice = proration_invoice(book, sub, request.plan, now)
         if book.customer(sub.customer_id).charge_declined():
             del book.invoices[invoice.id]
+            sub.invoice_ids.remove(invoice.id)
             raise GatewayRejected(
                 f"the upgrade's charge was declined: {DECLINED}", code="card_declined"
             )

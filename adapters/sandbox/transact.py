@@ -1,8 +1,9 @@
 """One sandbox operation, one short transaction of the sandbox's store.
 
-The operation's records are loaded first: the object it names together with the other
-half of its Checkout (a session and its PaymentIntent change together), locked when
-the operation may change them; then the idempotency key it replays, if any. The
+The operation's records are loaded first: the object it names together with those it
+links to (a session and its PaymentIntent change together; a subscription comes with
+its customer, its invoices and their PaymentIntents), locked when the operation may
+change them; then the idempotency key it replays, if any. The
 synchronous code in ``customer`` and ``merchant`` then runs on that ``SandboxState``,
 and whatever it changed is written before the commit.
 
@@ -18,7 +19,12 @@ from typing import TypeVar
 
 from adapters.sandbox import codec
 from adapters.sandbox.state import SandboxState
-from adapters.sandbox.store import SandboxConflict, SandboxStore, SandboxTransaction
+from adapters.sandbox.store import (
+    SandboxConflict,
+    SandboxStore,
+    SandboxTransaction,
+    StoredObject,
+)
 from domain.errors import DomainError
 
 T = TypeVar("T")
@@ -67,17 +73,37 @@ async def _once(
 async def _load(
     tx: SandboxTransaction, public_url: str, target: str | None, key: str | None, lock: bool
 ) -> SandboxState:
-    ids = {target} if target is not None else set()
-    for stored in (await tx.read(ids, lock=False)).values():
-        linked = codec.linked_id(codec.decode(stored))
-        if linked is not None:
-            ids.add(linked)
-    loaded = await tx.read(ids, lock=lock)
+    loaded = await _family(tx, {target} if target is not None else set(), lock)
     if key is not None and (stored_key := await tx.key(key)) is not None:
         if stored_key.object_id not in loaded:
             loaded |= await tx.read({stored_key.object_id}, lock=False)
         return SandboxState(public_url, loaded.values(), {key: stored_key})
     return SandboxState(public_url, loaded.values())
+
+
+async def _family(tx: SandboxTransaction, ids: set[str], lock: bool) -> dict[str, StoredObject]:
+    """Found unlocked, then locked in one read (in id order, so never a deadlock); what
+    another process linked in between (a renewal's new invoice) is locked after."""
+    found = await _grow(tx, {}, ids, lock=False)
+    if not lock:
+        return found
+    locked = await tx.read(found.keys(), lock=True)
+    return await _grow(tx, locked, _links(locked), lock=True)
+
+
+async def _grow(
+    tx: SandboxTransaction, found: dict[str, StoredObject], ids: set[str], lock: bool
+) -> dict[str, StoredObject]:
+    asked = set(found)
+    while wanted := ids - asked:
+        found = found | await tx.read(wanted, lock=lock)
+        asked |= wanted
+        ids = ids | _links(found)
+    return found
+
+
+def _links(found: dict[str, StoredObject]) -> set[str]:
+    return {i for stored in found.values() for i in codec.linked_ids(codec.decode(stored))}
 
 
 def _answer(operation: Operation[T], state: SandboxState, now: datetime) -> Callable[[], T]:

@@ -11,8 +11,17 @@ from sqlalchemy import func, or_, select, tuple_
 
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from adapters.sqlalchemy.admin_totals import SqlTotals
+from adapters.sqlalchemy.holds import _hold as hold_from_row
 from adapters.sqlalchemy.payments import _from_row as payment_from_row
-from adapters.sqlalchemy.tables import accounts, outbox, payments, processed_events, users
+from adapters.sqlalchemy.tables import (
+    accounts,
+    disputes,
+    holds,
+    outbox,
+    payments,
+    processed_events,
+    users,
+)
 from application.admin.ports import (
     DELIVERED,
     FailedDelivery,
@@ -21,6 +30,8 @@ from application.admin.ports import (
     UserRow,
 )
 from application.ports import Page
+from domain.disputes import Dispute, DisputeStatus
+from domain.holds import Hold, HoldStatus
 from domain.ledger import Account
 from domain.payment import Payment
 from domain.user import User
@@ -85,6 +96,23 @@ class SqlAdminQueries(SqlTotals):
         if len(rows) > limit:
             next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id)
         return Page(items, next_cursor)
+
+    async def active_holds(self, user_id: str) -> Sequence[Hold]:
+        statement = (
+            select(holds)
+            .where(holds.c.user_id == user_id, holds.c.status == HoldStatus.ACTIVE.value)
+            .order_by(holds.c.created_at, holds.c.id)
+        )
+        return [hold_from_row(row) for row in (await self._conn.execute(statement)).all()]
+
+    async def disputes_of(self, user_id: str) -> Sequence[Dispute]:
+        statement = (
+            select(disputes)
+            .where(disputes.c.user_id == user_id)
+            .order_by(disputes.c.created_at.desc(), disputes.c.id.desc())
+        )
+        rows = (await self._conn.execute(statement)).all()
+        return [Dispute(**{**row._mapping, "status": DisputeStatus(row.status)}) for row in rows]
 
     async def failed_deliveries(self, limit: int) -> Sequence[FailedDelivery]:
         statement = (

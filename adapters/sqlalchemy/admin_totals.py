@@ -13,8 +13,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sqlalchemy.tables import ledger_entries, payments, processed_events, refunds
+from adapters.sqlalchemy.tables import (
+    disputes,
+    ledger_entries,
+    payments,
+    processed_events,
+    refunds,
+)
 from application.admin.ports import (
+    SPENT_KINDS,
     CurrencyTotals,
     KindTotals,
     Metric,
@@ -23,6 +30,7 @@ from application.admin.ports import (
     Window,
 )
 from application.refunds.gateway import REVERSING_REFUND_STATUSES
+from domain.disputes import DisputeStatus
 from domain.ledger import EntryKind
 from domain.payment import PAID
 
@@ -59,9 +67,12 @@ class SqlTotals:
         )
         gross = {row[0]: int(row[1]) for row in await self._rows(paid)}
         back = {row[0]: int(row[1]) for row in await self._rows(refunded)}
+        lost = {row[0]: int(row[1]) for row in await self._rows(_lost(window))}
         return [
-            CurrencyTotals(currency, gross.get(currency, 0), back.get(currency, 0))
-            for currency in sorted(gross.keys() | back.keys())
+            CurrencyTotals(
+                currency, gross.get(currency, 0), back.get(currency, 0), lost.get(currency, 0)
+            )
+            for currency in sorted(gross.keys() | back.keys() | lost.keys())
         ]
 
     async def payments_by_status(self, window: Window) -> Sequence[StatusTotals]:
@@ -123,6 +134,23 @@ class SqlTotals:
         return func.date(column)
 
 
+def _lost(window: Window) -> Any:
+    """Per currency, the unrefunded amount of each payment whose first lost dispute
+    falls in the window (``AdminQueries.money``)."""
+    first_lost = (
+        select(disputes.c.payment_id, func.min(disputes.c.updated_at).label("lost_at"))
+        .where(disputes.c.status == DisputeStatus.LOST.value)
+        .group_by(disputes.c.payment_id)
+        .subquery()
+    )
+    return (
+        select(payments.c.currency, func.sum(payments.c.amount - payments.c.amount_refunded))
+        .join(first_lost, first_lost.c.payment_id == payments.c.id)
+        .where(_within(first_lost.c.lost_at, window))
+        .group_by(payments.c.currency)
+    )
+
+
 def _series(metric: Metric, currency: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:
     """What one metric sums, the time it is bucketed by, and which rows count."""
     entries = ledger_entries.c
@@ -134,8 +162,8 @@ def _series(metric: Metric, currency: str) -> tuple[Any, Any, list[ColumnElement
         return refunds.c.amount, refunds.c.created_at, back
     if metric is Metric.CREDITS_GRANTED:
         return entries.credits, entries.created_at, [entries.credits > 0]
-    kind = EntryKind.USAGE_DEBIT if metric is Metric.CREDITS_SPENT else EntryKind.EXPIRY
-    return -entries.credits, entries.created_at, [entries.kind == kind.value]
+    kinds = SPENT_KINDS if metric is Metric.CREDITS_SPENT else {EntryKind.EXPIRY}
+    return -entries.credits, entries.created_at, [entries.kind.in_(sorted(k.value for k in kinds))]
 
 
 def _as_date(value: date | str) -> date:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from domain.disputes import Dispute
+from domain.holds import Hold
 from domain.ledger import Account, EntryKind
 from domain.payment import Payment
 from domain.user import User
@@ -77,7 +79,8 @@ class UserRow:
 @dataclass(frozen=True, slots=True)
 class CurrencyTotals:
     """Money of one currency in a window, in minor units: paid (completed in it),
-    refunded (refunds created in it, not failed); net is what stays."""
+    refunded (refunds created in it, not failed), disputed (lost to disputes in it,
+    see ``AdminQueries.money``); net is what stays."""
 
     currency: str
     gross: int
@@ -127,6 +130,9 @@ class Metric(enum.StrEnum):
     CREDITS_EXPIRED = "credits_expired"
 
 
+# Credits spent: what products debited, directly or by capturing a hold.
+SPENT_KINDS = frozenset({EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE})
+
 # An outbox row counts as failing once a delivery attempt failed and none succeeded.
 DELIVERED = "delivered"
 
@@ -160,6 +166,10 @@ class Totals:
     closing: Outstanding
     webhook_outcomes: Mapping[str, int] = field(default_factory=dict)
 
+    @property
+    def credits_spent(self) -> int:
+        return sum(k.removed for k in self.credits_by_kind if k.kind in SPENT_KINDS)
+
 
 class AdminQueries(Protocol):
     async def users(
@@ -172,7 +182,12 @@ class AdminQueries(Protocol):
         """Newest first (keyset on created_at, id)."""
         ...
 
-    async def money(self, window: Window) -> Sequence[CurrencyTotals]: ...
+    async def money(self, window: Window) -> Sequence[CurrencyTotals]:
+        """Per currency. Disputed: each payment lost to a dispute counts once, at its
+        first lost dispute's last change (its closing, unless a funds event came after
+        it), for the part of its amount not refunded: the gateway takes the charge back,
+        and what was refunded already counts as refunded, so net never counts it twice."""
+        ...
 
     async def payments_by_status(self, window: Window) -> Sequence[StatusTotals]:
         """Payments created in the window, by their status now."""
@@ -190,6 +205,15 @@ class AdminQueries(Protocol):
 
     async def daily(self, metric: Metric, window: Window, currency: str) -> Mapping[date, int]:
         """The metric per UTC day that has any; ``currency`` for money metrics."""
+        ...
+
+    async def active_holds(self, user_id: str) -> Sequence[Hold]:
+        """The user's holds not yet ended, oldest first (one past its expiry is listed
+        until it is released or the expiry job ends it)."""
+        ...
+
+    async def disputes_of(self, user_id: str) -> Sequence[Dispute]:
+        """The user's disputes, newest first."""
         ...
 
     async def failed_deliveries(self, limit: int) -> Sequence[FailedDelivery]:

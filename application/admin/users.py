@@ -1,9 +1,9 @@
 """The operator's view of users: find one, see their account, page their ledger.
 
 A user's view is a fixed core (profile, balance, held, recent payments) and optional
-sections, one per capability that keeps something about users (referral, trial;
-subscriptions, holds, disputes and auto top-up add theirs to ``SECTIONS``): a section
-absent from the view means the capability is not installed, never that it failed.
+sections, one per capability that keeps something about users (referral, trial,
+subscription, holds, disputes; auto top-up adds its own to ``SECTIONS``): a section
+absent from the view means the user has nothing there, never that reading it failed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from domain.user import User, normalise_email
 
 RECENT_PAYMENTS = 10
 
-Section = Mapping[str, JsonValue]
+# A section's field: a value, or rows of values (a table: holds, disputes).
+Field = JsonValue | Sequence[Mapping[str, JsonValue]]
+Section = Mapping[str, Field]
 SectionReader = Callable[[UnitOfWork, User], Awaitable[Section | None]]
 
 
@@ -59,7 +61,55 @@ async def _trial(uow: UnitOfWork, user: User) -> Section | None:
     }
 
 
-SECTIONS: Mapping[str, SectionReader] = {"referral": _referral, "trial": _trial}
+async def _subscription(uow: UnitOfWork, user: User) -> Section | None:
+    found = await uow.subscriptions.for_user(user.id)
+    if found is None:
+        return None
+    return {
+        "id": found.id,
+        "plan": found.plan_id,
+        "status": found.status.value,
+        "current_period_start": found.current_period_start.isoformat(),
+        "current_period_end": found.current_period_end.isoformat(),
+        "cancel_at_period_end": found.cancel_at_period_end,
+    }
+
+
+async def _holds(uow: UnitOfWork, user: User) -> Section | None:
+    """Holds not yet ended: what makes ``held``, or a hold the expiry job has yet to end."""
+    active = await uow.admin.active_holds(user.id)
+    if not active:
+        return None
+    return {
+        "credits": sum(h.credits for h in active),
+        "rows": [
+            {
+                "id": h.id,
+                "credits": h.credits,
+                "kind": h.kind.value,
+                "expires_at": h.expires_at.isoformat() if h.expires_at else None,
+            }
+            for h in active
+        ],
+    }
+
+
+async def _disputes(uow: UnitOfWork, user: User) -> Section | None:
+    found = await uow.admin.disputes_of(user.id)
+    if not found:
+        return None
+    return {
+        "rows": [{"id": d.id, "payment": d.payment_id, "status": d.status.value} for d in found]
+    }
+
+
+SECTIONS: Mapping[str, SectionReader] = {
+    "referral": _referral,
+    "trial": _trial,
+    "subscription": _subscription,
+    "holds": _holds,
+    "disputes": _disputes,
+}
 
 
 async def search_users(

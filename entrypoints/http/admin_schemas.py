@@ -81,8 +81,9 @@ class UsersPage(msgspec.Struct):
 
 
 class UserViewOut(msgspec.Struct):
-    """``sections``: one per installed capability that keeps something about users
-    (``referral``, ``trial`` today); a capability that is absent has no key."""
+    """``sections``: one per capability that keeps something about the user
+    (``referral``, ``trial``, ``subscription``, ``holds``, ``disputes``); a section
+    with nothing to show has no key. ``rows`` in a section are a table (holds, disputes)."""
 
     user: AdminUserOut
     balance: BalanceOut
@@ -150,7 +151,7 @@ class SummaryOut(msgspec.Struct):
             end=span.end,
             money=[convert(m, CurrencyOut, net=m.net) for m in t.money],
             credits_granted={k.kind.value: k.added for k in t.credits_by_kind if k.added},
-            credits_spent=removed.get("usage_debit", 0),
+            credits_spent=t.credits_spent,
             credits_expired=removed.get("expiry", 0),
             credits_by_kind=[KindOut(k.kind.value, k.added, k.removed) for k in t.credits_by_kind],
             opening=_outstanding(t.opening.credits, t.opening.debt),
