@@ -25,10 +25,12 @@ fmt:
     uv run ruff format .
     uv run ruff check --fix .
 
-# Benchmarks: webhook throughput against pgbench on the same SQL (needs PostgreSQL).
+# Benchmarks on PostgreSQL: webhooks, reads, batch and memory against same-run references
+# (pgbench, a bare endpoint); writes bench/results/<date>.json and .png. Installs wrk
+# (apt-get) when missing. `just bench --scale`: again at ten million ledger rows.
 bench *args:
     uv sync --frozen --quiet
-    uv run python -m benchmarks.webhooks {{args}}
+    uv run python -m benchmarks.suite {{args}}
 
 # Apply migrations to DATABASE_URL.
 migrate:

@@ -1,11 +1,11 @@
 """Same-transaction follow-ups of domain events, and the events a unit of work has yet
 to publish.
 
-The unit of work publishes just before it commits: every new event goes to the
-outbox, and the handlers registered for its class run in the same transaction, so a
-follow-up (a referral bonus after a purchase) exists exactly when its cause does. What
-a handler records is published in turn. Handlers that may run later, outside the
-transaction (telling the product), read the outbox instead.
+The unit of work publishes just before it commits: the handlers registered for each
+new event's class run in the same transaction, so a follow-up (a referral bonus after
+a purchase) exists exactly when its cause does; what a handler records is published in
+turn; then every event goes to the outbox at once (one statement on SQL). Handlers
+that may run later, outside the transaction (telling the product), read the outbox.
 
 Observers (``after_commit``) are told of the events once their transaction committed,
 never of work that rolled back: they count (metrics) and change nothing.
@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Self, TypeVar
 
 from application.ports import PaymentRepository, UnitOfWork
+from application.webhooks.events import PaymentRef
 from domain.events import DomainEvent
 from domain.payment import Payment
 
@@ -48,15 +49,15 @@ class MessageBus:
         return self
 
     async def publish(self, uow: UnitOfWork, new: NewEvents) -> list[DomainEvent]:
-        """Write each new event to the outbox and run its handlers, until none is left;
-        returns every event written, for ``committed`` once the transaction is."""
+        """Run each new event's handlers until none is left, then write them all to the
+        outbox (one statement on SQL); returns them, for ``committed`` once the transaction is."""
         published: list[DomainEvent] = []
         while events := new.drain():
-            await uow.outbox.add_all(events)  # one statement however many (a batch's debits)
             published.extend(events)
             for event in events:
                 for handler in self._handlers.get(type(event), ()):
                     await handler(uow, event, event.occurred_at)
+        await uow.outbox.add_all(published)
         return published
 
     def committed(self, events: Sequence[DomainEvent]) -> None:
@@ -111,6 +112,14 @@ class SeenPayments:
     async def save(self, payment: Payment) -> None:
         await self._inner.save(payment)
         self._new.saw(payment)
+
+    async def complete_open(
+        self, ref: PaymentRef, amount: int | None, currency: str | None, now: datetime
+    ) -> Payment | None:
+        payment = await self._inner.complete_open(ref, amount, currency, now)
+        if payment is not None:
+            self._new.saw(payment)
+        return payment
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

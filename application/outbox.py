@@ -83,7 +83,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def add_all(self, events: Sequence[DomainEvent]) -> None:
-        """``add`` each event, in one statement where the adapter can."""
+        """``add`` each event, in one statement where the adapter can (a unit of work's commit)."""
         ...
 
     async def pending(self, limit: int) -> Sequence[OutboxMessage]:

@@ -23,7 +23,7 @@ from application.rewards.ports import CouponRepository, ReferralRepository, Tria
 from application.spending.ports import HoldRepository, SpendingLedger, SpendRequests
 from application.subscriptions.ports import CustomerRepository, SubscriptionRepository
 from application.webhooks.disputes import DisputeRepository
-from application.webhooks.events import GatewayEvent
+from application.webhooks.events import GatewayEvent, PaymentRef
 from domain.events import DomainEvent
 from domain.payment import Payment
 from domain.user import ApiKey, User
@@ -63,6 +63,22 @@ class PaymentRepository(Protocol):
     ) -> Payment | None: ...
 
     async def find_by_client_key(self, user_id: str, client_key: str) -> Payment | None: ...
+
+    async def complete_open(
+        self,
+        ref: PaymentRef,
+        amount: int | None,
+        currency: str | None,
+        now: datetime,
+    ) -> Payment | None:
+        """The paid webhook's fast path: find, check, complete and save in one step.
+
+        The payment named by ``ref.session_id`` (else ``ref.intent_id``), if it is open
+        and ``Payment.matches`` the amount, is completed (``Payment.complete``), learns
+        ``ref.intent_id`` when it had none, and is returned saved, with its event. None:
+        nothing changed, and the caller takes the general path.
+        """
+        ...
 
     async def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> Page[Payment]:
         """Newest first; the cursor is opaque (keyset on created_at, id)."""
@@ -118,7 +134,9 @@ class EventLog(Protocol):
         """Insert the event id; False when it was already recorded (a redelivery)."""
         ...
 
-    async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None: ...
+    async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
+        """Record what the event did; written by the commit at the latest."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,11 @@ parameters still bound (``-M prepared``, as asyncpg does), mapped to this client
   pgbench's payment ``p`` instead (``pay_pgb_<p>`` ...), and the canary's user is
   ``usr_bench_<p mod users>``, the owner of that payment;
 - the canary's clock reading is ``now()``;
+- an outbox event id (a hash of its fact, ``evt_<32 hex>``) becomes ``evt_<n>_pgb_<p>``,
+  its ``n`` the order it first appeared in, so pgbench's facts are distinct as the app's are;
 - a value an earlier statement returned (the balance from ``UPDATE accounts ...
   RETURNING``) is taken from that statement's result with ``\\gset``, as the app does;
+- an array is the array of its elements, each mapped so;
 - anything else is bound as the canary bound it (``-D`` variables); NULL stays NULL.
 
 Client ``c`` runs transactions ``c*t .. c*t+t-1``, each on payment
@@ -48,6 +51,7 @@ from entrypoints.settings import load_settings
 CANARY_TOKEN = f"{CANARY}_0"
 PGBENCH_GROUP = "pgb"
 PARAMETER = re.compile(r"\$(\d+)")
+FACT_ID = re.compile(r"evt_[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +182,24 @@ def derive_script(captured: Captured) -> Script:
                 pieces.append(":p::text")
         return f"({' || '.join(pieces)})"
 
+    facts: dict[str, int] = {}
+
+    def fact_id(value: str) -> str:
+        n = facts.setdefault(value, len(facts))
+        return f"({bind(f'evt_{n}_{PGBENCH_GROUP}_')}::text || :p::text)"
+
     returned: list[tuple[str, Any]] = []  # (pgbench variable, value), oldest first
     gset: set[int] = set()
 
     def mapped(value: Any) -> str:
         if value is None:
             return "NULL"
+        if isinstance(value, list):  # the outbox's rows, as arrays
+            return f"ARRAY[{', '.join(mapped(v) for v in value)}]"
         if isinstance(value, str) and CANARY_TOKEN in value:
             return canary_string(value)
+        if isinstance(value, str) and FACT_ID.fullmatch(value):
+            return fact_id(value)
         if value == CANARY_USER:
             return f"({bind('usr_bench_')}::text || :u::text)"
         if isinstance(value, datetime) and value == captured.now:
@@ -215,7 +229,7 @@ def derive_script(captured: Captured) -> Script:
         "-- -D i=0 -D per_client=<t> -D n=<clients*t> -D seed=<s> -D users=<u> and the v*.",
         "\\set k :client_id * :per_client + :i",
         "\\set i :i + 1",
-        "\\set p permute(:k, :n, :seed)",
+        "\\set p :offset + permute(:k, :n, :seed)",
         "\\set u :p % :users",
         "BEGIN;",
     ]
@@ -245,6 +259,7 @@ async def run_pgbench(
     options, env = database.libpq()
     defines = {
         "i": "0",
+        "offset": "0",
         "per_client": str(per_client),
         "n": str(clients * per_client),
         "seed": str(secrets.randbelow(2**31)),

@@ -46,6 +46,31 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM: the most resident memory the process ever had (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -57,12 +82,22 @@ class AppServer:
     """``async with AppServer(...) as server:`` -> ``server.base_url`` answers /health."""
 
     def __init__(
-        self, database_url: str, webhook_secret: str, log_path: Path, profile: Path | None = None
+        self,
+        database_url: str,
+        webhook_secret: str,
+        log_path: Path,
+        profile: Path | None = None,
+        *,
+        workers: int = 1,
+        module: str = "benchmarks.server",
     ) -> None:
+        """``workers``: ``serve --workers``; ``module``: what ``python -m`` runs."""
         self.database_url = database_url
         self.webhook_secret = webhook_secret
         self.log_path = log_path
         self.profile = profile
+        self.workers = workers
+        self.module = module
         self.base_url = ""
         self._process: asyncio.subprocess.Process | None = None
 
@@ -73,6 +108,17 @@ class AppServer:
 
     def cpu_seconds(self) -> float | None:
         return _cpu_seconds(self.pid) if self._process else None
+
+    def worker_pids(self) -> list[int]:
+        """The processes serving requests: uvicorn's workers, or the server itself."""
+        workers = [pid for pid in _children(self.pid) if b"spawn_main" in _cmdline(pid)]
+        return workers or [self.pid]
+
+    def workers_cpu_seconds(self) -> float:
+        return sum(_cpu_seconds(pid) or 0.0 for pid in self.worker_pids())
+
+    def peak_worker_rss_mb(self) -> float:
+        return round(max(_peak_rss_kb(pid) for pid in self.worker_pids()) / 1024, 1)
 
     def log_tail(self) -> str:
         return _tail(self.log_path)
@@ -94,12 +140,19 @@ class AppServer:
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "APP_ENV": "development",
             "NO_PROXY": "127.0.0.1,localhost",
+            "RATE_LIMIT_PER_MINUTE": "1000000",
+            "SERVICE_API_KEYS": "bench-service-key-0123456789abcdef",  # benchmarks.debits
+            "BENCH_WORKERS": str(self.workers),
         }
         if self.profile is not None:
             env["BENCH_PROFILE"] = str(self.profile)
         return env
 
     async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def start(self) -> None:
         last_error = ""
         for _ in range(3):  # the free port may be taken between probe and bind
             port = _free_port()
@@ -109,7 +162,7 @@ class AppServer:
                 self._process = await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "benchmarks.server",
+                    self.module,
                     cwd=REPO_ROOT,
                     env=self._environment(port),
                     stdin=asyncio.subprocess.DEVNULL,
@@ -120,10 +173,10 @@ class AppServer:
                 log.close()
             try:
                 await self._wait_until_ready()
-                return self
+                return
             except RuntimeError as exc:
                 last_error = str(exc)
-                await self._stop()
+                await self.stop()
         raise RuntimeError(f"the app did not start: {last_error}\n{self.log_tail()}")
 
     async def _wait_until_ready(self) -> None:
@@ -145,9 +198,9 @@ class AppServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._stop()
+        await self.stop()
 
-    async def _stop(self) -> None:
+    async def stop(self) -> None:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
@@ -163,6 +216,9 @@ def _serve() -> None:
     from entrypoints.cli import main
 
     sys.argv = ["creditline", "serve", "--no-migrate"]
+    workers = os.environ.pop("BENCH_WORKERS", "1")
+    if workers != "1":
+        sys.argv += ["--workers", workers]
     profile_path = os.environ.pop("BENCH_PROFILE", None)
     if not profile_path:
         main()

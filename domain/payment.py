@@ -110,17 +110,21 @@ class Payment:
         self.completed_at = now
         self.failure_reason = None
         self.updated_at = now
-        self.events.append(
-            PaymentCompleted(
-                user_id=self.user_id,
-                occurred_at=now,
-                payment_id=self.id,
-                amount=self.amount,
-                currency=self.currency,
-                credits=self.credits,
-            )
-        )
+        self.events.append(self.completion())
         return True
+
+    def completion(self) -> PaymentCompleted:
+        """The event of this payment's completion (at ``completed_at``)."""
+        if self.completed_at is None:
+            raise ValueError(f"payment {self.id} is not completed")
+        return PaymentCompleted(
+            user_id=self.user_id,
+            occurred_at=self.completed_at,
+            payment_id=self.id,
+            amount=self.amount,
+            currency=self.currency,
+            credits=self.credits,
+        )
 
     def fail(self, reason: str, now: datetime) -> bool:
         """Record a failed attempt; ignored once paid (a late event).

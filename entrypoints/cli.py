@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import cyclopts
 from dotenv import load_dotenv
@@ -17,6 +17,9 @@ from entrypoints.batch.commands import batch_app
 from entrypoints.container import Container, build_container
 from entrypoints.logs import configure_logging
 from entrypoints.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 app = cyclopts.App(name="creditline", help="Prepaid credits sold through Stripe, kept in a ledger.")
 db = cyclopts.App(name="db", help="Database schema.")
@@ -44,8 +47,12 @@ app.command(batch_app(_container))
 
 
 @app.command
-def serve(*, migrate: bool = True) -> None:
-    """Apply migrations (unless --no-migrate) and serve the HTTP API."""
+def serve(*, migrate: bool = True, workers: int = 1) -> None:
+    """Apply migrations (unless --no-migrate) and serve the HTTP API.
+
+    --workers N: N processes share the port (uvicorn's workers), each with its own
+    connection pool; one per core is what the benchmark recommends.
+    """
     import uvicorn
 
     from entrypoints.http.app import create_app
@@ -54,20 +61,30 @@ def serve(*, migrate: bool = True) -> None:
     configure_logging()
     if migrate:
         upgrade_sync(settings.database_url)
-    container = build_container(settings)
     print(
         f"creditline: {settings.payment_gateway} gateway, API docs at {settings.public_url}/docs; "
         "create a user with: .venv/bin/creditline users create --email you@example.com",
         file=sys.stderr,
     )
     # No access log: each request's outcome is already logged by the use case.
-    uvicorn.run(
-        create_app(container),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers > 1:
+        uvicorn.run("entrypoints.cli:worker_app", factory=True, workers=workers, **options)
+        return
+    uvicorn.run(create_app(build_container(settings)), **options)
+
+
+def worker_app() -> Litestar:
+    """One worker's app (``serve --workers``): each process reads the settings itself."""
+    from entrypoints.http.app import create_app
+
+    configure_logging()
+    return create_app(_container())
 
 
 @db.command(name="upgrade")

@@ -15,8 +15,9 @@ from datetime import datetime
 from adapters.memory.state import MemoryState, in_utc, utc
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from application.ports import Page
+from application.webhooks.events import PaymentRef
 from domain.errors import Conflict, EmailTaken, NotFound, RequestInProgress
-from domain.payment import Payment
+from domain.payment import OPEN, Payment
 from domain.sweep import is_stale
 from domain.user import ApiKey, User
 
@@ -57,6 +58,21 @@ class MemoryPaymentRepository:
 
     async def find_by_client_key(self, user_id: str, client_key: str) -> Payment | None:
         return self._find(lambda p: p.user_id == user_id and p.client_key == client_key)
+
+    async def complete_open(
+        self, ref: PaymentRef, amount: int | None, currency: str | None, now: datetime
+    ) -> Payment | None:
+        if ref.session_id:
+            payment = await self.find_by_session(ref.session_id)
+        else:
+            payment = await self.find_by_intent(ref.intent_id) if ref.intent_id else None
+        if payment is None or payment.status not in OPEN or not payment.matches(amount, currency):
+            return None
+        payment.complete(now)
+        if payment.stripe_payment_intent_id is None:
+            payment.stripe_payment_intent_id = ref.intent_id
+        await self.save(payment)
+        return payment
 
     async def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> Page[Payment]:
         check_limit(limit)

@@ -5,23 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import account_alerts, ledger_entries
+from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.tables import account_alerts, accounts, ledger_entries
 from domain.alerts import AlertFlags, AlertSettings, AlertState
 from domain.ledger import EntryKind
 
+_HAS_ALERTS = (
+    update(accounts)
+    .where(accounts.c.user_id == bindparam("where_user_id"), accounts.c.has_alerts.is_(False))
+    .values(has_alerts=True)
+)
 _SPENT = (EntryKind.USAGE_DEBIT.value, EntryKind.HOLD_CAPTURE.value)
 
 
 class SqlAlertRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._hints = RewardHints() if hints is None else hints
 
     async def get(self, user_id: str, *, for_update: bool = False) -> AlertState:
+        if self._hints.no_alerts(user_id):
+            return AlertState()  # the account row (locked by the grant) says there is none
         query = select(account_alerts).where(account_alerts.c.user_id == user_id)
         if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -51,6 +60,9 @@ class SqlAlertRepository:
         )
 
     async def _upsert(self, user_id: str, now: datetime, **values: Any) -> None:
+        # The account row first (the lock order of every spend), then the alerts row.
+        await self._conn.execute(_HAS_ALERTS, {"where_user_id": user_id})
+        self._hints.forget(user_id)
         statement = self._insert(account_alerts).values(user_id=user_id, updated_at=now, **values)
         statement = statement.on_conflict_do_update(
             index_elements=[account_alerts.c.user_id], set_={"updated_at": now, **values}

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
 from adapters.sqlalchemy.refund_attempts import SqlRefundAttempts
 from adapters.sqlalchemy.tables import processed_events, refunds
@@ -45,18 +46,16 @@ _CLAIM = per_dialect(
         .returning(processed_events.c.event_id)
     )
 )
-_SET_OUTCOME = (
-    update(processed_events)
-    .where(processed_events.c.event_id == bindparam("where_event_id"))
-    .values(outcome=bindparam("new_outcome"), detail=bindparam("new_detail"))
-)
 
 
 class SqlEventLog:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """``held``: the unit of work's, which writes the outcome at commit (``commit_writes``)."""
+
+    def __init__(self, connection: AsyncConnection, held: HeldOutcome) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
         self._claim = _CLAIM[connection.dialect.name]
+        self._held = held
 
     async def claim(self, event: GatewayEvent, received_at: datetime) -> bool:
         params = {
@@ -68,8 +67,8 @@ class SqlEventLog:
         return (await self._conn.execute(self._claim, params)).first() is not None
 
     async def set_outcome(self, event_id: str, outcome: str, detail: str | None) -> None:
-        params = {"where_event_id": event_id, "new_outcome": str(outcome), "new_detail": detail}
-        await self._conn.execute(_SET_OUTCOME, params)
+        await self._held.flush(self._conn)  # one held at a time: an earlier event's goes now
+        self._held.hold(event_id, str(outcome), detail)
 
 
 class SqlRefundLog(SqlRefundAttempts):

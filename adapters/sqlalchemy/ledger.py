@@ -1,12 +1,13 @@
 """The ledger on SQL: an atomic balance update and an idempotent entry insert.
 
-A grant is the hot path of every webhook, so it costs two round trips: one
-``UPDATE accounts ... RETURNING balance`` (the row lock serialises writers of one
-account and the WHERE clause refuses overdrafts atomically — no read-modify-write,
-docs/failure-modes.md #5) and one ``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING`` that also
-opens the grant's lot, sized from the returned balance (debt is repaid first). A
-conflict means the entry exists: the balance move is undone in the same transaction
-and the caller hears "already done" (None), never an error.
+A grant is the hot path of every webhook: one ``UPDATE accounts ... RETURNING
+balance`` (the row lock serialises writers of one account and the WHERE clause refuses
+overdrafts atomically — no read-modify-write, docs/failure-modes.md #5) and one ``INSERT
+... ON CONFLICT (idempotency_key) DO NOTHING`` that also opens the grant's lot, sized
+from the returned balance (debt is repaid first). On PostgreSQL a grant that refills no
+lots sends both as one statement (``grant_sql.py``). A conflict means the entry exists:
+the balance move is undone in the same transaction and the caller hears "already done"
+(None), never an error. A grant also learns the account's reward flags (``hints.py``).
 
 A debit also locks and reads the user's lots before its insert, and afterwards lowers
 the lots it consumed and records its allocations (``lots.py``): five round trips. A
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
+from adapters.sqlalchemy.grant_sql import GRANT, MOVE_FOR_GRANT
+from adapters.sqlalchemy.hints import RewardHints
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
@@ -65,11 +68,15 @@ _MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0
 
 
 class SqlLedgerRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """``hints``: the unit of work's, told each granted user's reward flags."""
+
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
         self._append_entry = _APPEND[connection.dialect.name]
+        self._one_statement_grants = connection.dialect.name == "postgresql"
         self._lots = SqlLotRepository(connection)
+        self._hints = RewardHints() if hints is None else hints
 
     async def open_account(self, user_id: str) -> None:
         statement = self._insert(accounts).values(user_id=user_id, balance=0, held=0)
@@ -80,6 +87,8 @@ class SqlLedgerRepository:
         await self._conn.execute(statement.with_for_update())
 
     async def post(self, posting: Posting, now: datetime) -> LedgerEntry | None:
+        if posting.credits > 0 and not posting.refills:
+            return await self._grant(posting, now)
         balance = await self._move(posting.user_id, posting.credits, now, posting.may_go_negative)
         if balance is None:
             await self._raise_unless_duplicate(posting)
@@ -100,24 +109,50 @@ class SqlLedgerRepository:
             await self._lots.record(entry.id, posting.user_id, allocations)
         return entry
 
+    async def _grant(self, posting: Posting, now: datetime) -> LedgerEntry | None:
+        """A grant with a lot of its own and nothing to refill (never refused)."""
+        move = {"where_user_id": posting.user_id, "credits": posting.credits, "new_updated_at": now}
+        if self._one_statement_grants:
+            params = move | self._entry_params(posting, now)
+            row = (await self._conn.execute(GRANT, params)).first()
+        else:
+            row = (await self._conn.execute(MOVE_FOR_GRANT, move)).first()
+        if row is None:
+            raise NotFound(f"no account for user {posting.user_id}")
+        self._hints.learn(posting.user_id, row.has_trial, row.has_referral, row.has_alerts)
+        if self._one_statement_grants:
+            entry = (
+                None if row.entry_id is None else _entry(row.entry_id, posting, row.balance, now)
+            )
+        else:
+            entry = await self._append(posting, row.balance, now, refill(posting, row.balance)[1])
+        if entry is None:
+            await self._move(posting.user_id, -posting.credits, now, may_go_negative=True)
+        return entry
+
     async def _append(
         self, posting: Posting, balance: int, now: datetime, lot_remaining: int | None
     ) -> LedgerEntry | None:
         """Insert the entry (a grant's with its lot); None when its key is taken."""
-        values = {
-            "user_id": posting.user_id,
-            "credits": posting.credits,
-            "kind": posting.kind,
-            "reference_type": posting.reference_type,
-            "reference_id": posting.reference_id,
-            "idempotency_key": posting.idempotency_key,
-            "balance_after": balance,
-            "created_at": now,
-            "expires_at": posting.expires_at,
+        params = self._entry_params(posting, now) | {
+            "new_balance_after": balance,
+            "new_lot_remaining": lot_remaining,
         }
-        params = {f"new_{k}": v for k, v in values.items()} | {"new_lot_remaining": lot_remaining}
         entry_id = (await self._conn.execute(self._append_entry, params)).scalar_one_or_none()
-        return None if entry_id is None else LedgerEntry(id=entry_id, **values)
+        return None if entry_id is None else _entry(entry_id, posting, balance, now)
+
+    @staticmethod
+    def _entry_params(posting: Posting, now: datetime) -> dict[str, object]:
+        return {
+            "new_user_id": posting.user_id,
+            "new_credits": posting.credits,
+            "new_kind": posting.kind,
+            "new_reference_type": posting.reference_type,
+            "new_reference_id": posting.reference_id,
+            "new_idempotency_key": posting.idempotency_key,
+            "new_created_at": now,
+            "new_expires_at": posting.expires_at,
+        }
 
     async def _move(
         self, user_id: str, credits: int, now: datetime, may_go_negative: bool
@@ -165,6 +200,21 @@ class SqlLedgerRepository:
         items = [entry_from_row(row) for row in rows[:limit]]
         next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
         return Page(items, next_cursor)
+
+
+def _entry(entry_id: int, posting: Posting, balance: int, now: datetime) -> LedgerEntry:
+    return LedgerEntry(
+        id=entry_id,
+        user_id=posting.user_id,
+        credits=posting.credits,
+        kind=EntryKind(posting.kind),
+        reference_type=posting.reference_type,
+        reference_id=posting.reference_id,
+        idempotency_key=posting.idempotency_key,
+        balance_after=balance,
+        created_at=now,
+        expires_at=posting.expires_at,
+    )
 
 
 def entry_from_row(row: Row[tuple[object, ...]]) -> LedgerEntry:

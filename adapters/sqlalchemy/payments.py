@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import payments
+from adapters.sqlalchemy.tables import KEY, payments
 from application.ports import Page
+from application.webhooks.events import PaymentRef
 from domain.errors import Conflict, NotFound, RequestInProgress
 from domain.payment import OPEN, PAID, Payment, PaymentKind, PaymentStatus
 
@@ -46,6 +47,28 @@ _BY = {
     for column in ("id", "stripe_session_id", "stripe_payment_intent_id")
 }
 _BY_FOR_UPDATE = {column: statement.with_for_update() for column, statement in _BY.items()}
+# ``Payment.matches`` and ``Payment.complete`` (and ``learn_intent``) in SQL: the
+# paid webhook locks and completes an open payment in one statement.
+_COMPLETE_OPEN = {
+    column: update(payments)
+    .where(
+        payments.c[column] == bindparam("key"),
+        payments.c.status.in_(_OPEN),
+        payments.c.amount == bindparam("paid_amount", type_=payments.c.amount.type),
+        payments.c.currency == bindparam("paid_currency", type_=payments.c.currency.type),
+    )
+    .values(
+        status=PaymentStatus.COMPLETED.value,
+        completed_at=bindparam("now", type_=payments.c.completed_at.type),
+        updated_at=bindparam("now", type_=payments.c.updated_at.type),
+        failure_reason=None,
+        stripe_payment_intent_id=func.coalesce(
+            payments.c.stripe_payment_intent_id, bindparam("intent_id", type_=KEY)
+        ),
+    )
+    .returning(*payments.columns)
+    for column in ("stripe_session_id", "stripe_payment_intent_id")
+}
 
 
 class SqlPaymentRepository:
@@ -98,6 +121,30 @@ class SqlPaymentRepository:
             payments.c.user_id == user_id, payments.c.client_key == client_key
         )
         return await self._one(statement, for_update=False)
+
+    async def complete_open(
+        self, ref: PaymentRef, amount: int | None, currency: str | None, now: datetime
+    ) -> Payment | None:
+        column, key = (
+            ("stripe_session_id", ref.session_id)
+            if ref.session_id
+            else ("stripe_payment_intent_id", ref.intent_id)
+        )
+        if not key or amount is None:
+            return None
+        params = {
+            "key": key,
+            "paid_amount": amount,
+            "paid_currency": (currency or "").lower(),
+            "now": now,
+            "intent_id": ref.intent_id,
+        }
+        row = (await self._conn.execute(_COMPLETE_OPEN[column], params)).first()
+        if row is None:
+            return None
+        payment = _from_row(row)
+        payment.events.append(payment.completion())
+        return payment
 
     async def list_for_user(self, user_id: str, limit: int, cursor: str | None) -> Page[Payment]:
         check_limit(limit)

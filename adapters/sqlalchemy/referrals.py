@@ -15,7 +15,8 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import referral_uses, referrals, users
+from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.tables import accounts, referral_uses, referrals, users
 from application.rewards.ports import StatusTally
 from domain.referral import Referral, ReferralStatus, ReferralTerms
 
@@ -23,12 +24,18 @@ _DECISION = ("status", "payment_id", "decided_at", "reversed_at", "bonus_reversa
 # Runs on every purchase: built once (see ``dialect.per_dialect``).
 _GET = select(referrals).where(referrals.c.user_id == bindparam("user_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
+_FLAG = (
+    update(accounts)
+    .where(accounts.c.user_id == bindparam("where_user_id"))
+    .values(has_referral=True)
+)
 
 
 class SqlReferralRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._hints = RewardHints() if hints is None else hints
 
     async def add(self, referral: Referral) -> bool:
         statement = (
@@ -45,9 +52,13 @@ class SqlReferralRepository:
             .where(users.c.id == referral.user_id, users.c.referred_by.is_(None))
             .values(referred_by=referral.referrer_id)
         )
+        await self._conn.execute(_FLAG, {"where_user_id": referral.user_id})
+        self._hints.forget(referral.user_id)
         return True
 
     async def get(self, user_id: str, *, for_update: bool = False) -> Referral | None:
+        if self._hints.no_referral(user_id):
+            return None
         statement = _GET_FOR_UPDATE if for_update else _GET
         row = (await self._conn.execute(statement, {"user_id": user_id})).first()
         return None if row is None else _from_row(row)

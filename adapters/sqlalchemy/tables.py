@@ -110,6 +110,13 @@ accounts = Table(
     Column("held", BigInteger, nullable=False, server_default=text("0")),
     # The last balance move; NULL until the first (opening an account takes no clock).
     Column("updated_at", UtcDateTime),
+    # Whether a trial or a referral row exists for the user: set with that row, never
+    # cleared. A grant reads them back with the balance, so a purchase by a user with
+    # neither skips the lookups of its follow-ups (``adapters.sqlalchemy.hints``).
+    Column("has_trial", Boolean, nullable=False, server_default=false()),
+    Column("has_referral", Boolean, nullable=False, server_default=false()),
+    # The user has an account_alerts row (settings, or an alert that fired).
+    Column("has_alerts", Boolean, nullable=False, server_default=false()),
 )
 
 ledger_entries = Table(

@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import trials
+from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.tables import accounts, trials
 from domain.trial import Trial
 
 # Runs on every purchase: built once (see ``dialect.per_dialect``).
@@ -21,10 +22,16 @@ _MARK_CONVERTED = (
 )
 
 
+_FLAG = (
+    update(accounts).where(accounts.c.user_id == bindparam("where_user_id")).values(has_trial=True)
+)
+
+
 class SqlTrialRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
+        self._hints = RewardHints() if hints is None else hints
 
     async def start(self, trial: Trial) -> bool:
         statement = (
@@ -33,9 +40,15 @@ class SqlTrialRepository:
             .on_conflict_do_nothing()
             .returning(trials.c.user_id)
         )
-        return (await self._conn.execute(statement)).first() is not None
+        if (await self._conn.execute(statement)).first() is None:
+            return False
+        await self._conn.execute(_FLAG, {"where_user_id": trial.user_id})
+        self._hints.forget(trial.user_id)
+        return True
 
     async def get(self, user_id: str) -> Trial | None:
+        if self._hints.no_trial(user_id):
+            return None
         row = (await self._conn.execute(select(trials).where(trials.c.user_id == user_id))).first()
         return None if row is None else Trial(**row._mapping)
 

@@ -22,8 +22,10 @@ from adapters.sqlalchemy.admin import SqlAdminQueries
 from adapters.sqlalchemy.alerts import SqlAlertRepository
 from adapters.sqlalchemy.audit import SqlLedgerAudit
 from adapters.sqlalchemy.auto_top_ups import SqlAutoTopUpRepository
+from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
+from adapters.sqlalchemy.hints import RewardHints
 from adapters.sqlalchemy.holds import SqlDisputeRepository, SqlHoldRepository, SqlSpendRequests
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
@@ -47,6 +49,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._bus = follow_ups() if bus is None else bus
         self._conn: AsyncConnection | None = None
         self._new = NewEvents()
+        self._held = HeldOutcome()
 
     async def __aenter__(self) -> Self:
         if self._conn is not None:
@@ -54,26 +57,28 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         conn = await self._engine.connect()
         self._conn = conn
         self._new = NewEvents()
+        self._held = HeldOutcome()
+        hints = RewardHints()  # what this transaction's grants read on the account rows
         self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)
-        self.ledger = SqlLedgerRepository(conn)
+        self.ledger = SqlLedgerRepository(conn, hints)
         self.lots = SqlLotRepository(conn)
         self.audit = SqlLedgerAudit(conn)
         self.users = SqlUserRepository(conn)
-        self.events = SqlEventLog(conn)
+        self.events = SqlEventLog(conn, self._held)
         self.refunds = SqlRefundLog(conn)
-        self.referrals = SqlReferralRepository(conn)
+        self.referrals = SqlReferralRepository(conn, hints)
         self.coupons = SqlCouponRepository(conn)
         self.subscriptions = SqlSubscriptionRepository(conn)
         self.customers = SqlCustomerRepository(conn)
-        self.trials = SqlTrialRepository(conn)
-        self.outbox = SqlOutbox(conn)
+        self.trials = SqlTrialRepository(conn, hints)
+        self.outbox = SqlOutbox(conn, self._held)
         self.adjustments = SqlAdjustmentLog(conn)
         self.admin = SqlAdminQueries(conn)
         self.spending = SqlSpendingLedger(conn)
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)
         self.disputes = SqlDisputeRepository(conn)
-        self.alerts = SqlAlertRepository(conn)
+        self.alerts = SqlAlertRepository(conn, hints)
         self.auto_top_ups = SqlAutoTopUpRepository(conn)
         return self
 
@@ -101,6 +106,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
         published = await self._bus.publish(self, self._new)
+        await self._held.flush(self._conn)  # the gateway event outcome, unless sent already
         await self._conn.commit()
         self._bus.committed(published)
 

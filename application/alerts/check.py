@@ -14,16 +14,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from application.ports import UnitOfWork
-from domain.alerts import RUNWAY_WINDOW_DAYS, AlertState, decide, rearm, runway_days
+from domain.alerts import RUNWAY_WINDOW_DAYS, AlertFlags, AlertState, decide, rearm, runway_days
 from domain.events import Depleted, DomainEvent, LowBalance, RunwayLow
 
 
 async def rearm_alerts(uow: UnitOfWork, event: DomainEvent, now: datetime) -> None:
-    """After credits came back (a grant, a hold ended, a refund undone)."""
+    """After credits came back (a grant, a hold ended, a refund undone). Nothing to do
+    while every alert is armed, which is known without a read for most users."""
+    state = await uow.alerts.get(event.user_id, for_update=True)
+    if state.flags == AlertFlags():
+        return
     account = await uow.ledger.account(event.user_id)
     if account is None:
         return
-    state = await uow.alerts.get(event.user_id, for_update=True)
     runway = await current_runway(uow, event.user_id, account.available, state, now)
     flags = rearm(state, account.available, runway)
     if flags != state.flags:

@@ -54,6 +54,13 @@ async def fulfil(
         return FulfilOutcome.AMOUNT_MISMATCH
     payment.complete(now)
     await uow.payments.save(payment)
+    return await grant_purchase(uow, payment, now, source)
+
+
+async def grant_purchase(
+    uow: UnitOfWork, payment: Payment, now: datetime, source: str
+) -> FulfilOutcome:
+    """Grant the credits of ``payment``, completed and saved in this transaction."""
     entry = await grant(uow, purchase_posting(payment.user_id, payment.id, payment.credits), now)
     if entry is None:
         return FulfilOutcome.ALREADY_FULFILLED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.ports import UnitOfWork
-from application.purchases.fulfil_payment import FulfilOutcome, fulfil
+from application.purchases.fulfil_payment import FulfilOutcome, fulfil, grant_purchase
 from application.webhooks.events import CheckoutCompleted, PaymentSucceeded
 from application.webhooks.handling import NOT_OURS, EventOutcome, Handled
 from application.webhooks.payment_lookup import find_payment, learn_intent
@@ -14,6 +14,13 @@ from application.webhooks.payment_lookup import find_payment, learn_intent
 async def on_payment_succeeded(
     uow: UnitOfWork, event: PaymentSucceeded | CheckoutCompleted, now: datetime
 ) -> Handled:
+    completed = await uow.payments.complete_open(event.payment, event.amount, event.currency, now)
+    if completed is not None:  # the usual case, in one statement
+        granted = await grant_purchase(uow, completed, now, event.type)
+        outcome = (
+            EventOutcome.GRANTED if granted is FulfilOutcome.GRANTED else EventOutcome.NO_CHANGE
+        )
+        return Handled(outcome, completed.id)
     payment = await find_payment(uow, event.payment)
     if payment is None:
         return NOT_OURS

@@ -31,27 +31,54 @@ RECENT_CALLERS = "recent_callers"
 """The app's state holds the ``RecentCallers`` the rate limiter reads under this name."""
 
 
+KEY_TRUST_SECONDS = 5
+"""How long a process trusts a key it checked: a key revoked through another worker
+process (or in the database) stops working within this time; through this one, at once."""
+
+
 class RecentCallers:
     """Which principal each recently authenticated key belongs to, by the key's digest.
 
     The rate limiter runs before authentication and must not query the database: it
     keys a request on its principal only when this knows the key (a wrong key never
-    gets here). Bounded in size and age; a key that fails is forgotten at once.
+    gets here). Balance reads trust a key checked in the last ``trust_seconds``
+    (``TRUSTS_RECENT_KEYS``), which spares each its own authentication transaction.
+    Bounded in size and age; a key that fails is forgotten at once, and so are a
+    user's keys when one is revoked.
     """
 
-    def __init__(self, max_keys: int = 100_000, ttl_seconds: int = 3600) -> None:
+    def __init__(
+        self,
+        max_keys: int = 100_000,
+        ttl_seconds: int = 3600,
+        trust_seconds: float = KEY_TRUST_SECONDS,
+    ) -> None:
         self._principals: TTLCache[str, str] = TTLCache(max_keys, ttl_seconds)
+        self._trusted: TTLCache[str, Principal] = TTLCache(max_keys, trust_seconds)
 
     def principal_for(self, token: str) -> str | None:
         return self._principals.get(hash_api_key(token))
+
+    def trusted(self, token: str) -> Principal | None:
+        """The principal of a key checked less than ``trust_seconds`` ago."""
+        return self._trusted.get(hash_api_key(token))
 
     def remember(self, token: str, principal: Principal) -> None:
         digest = hash_api_key(token)
         user = principal.user
         self._principals[digest] = f"user:{user.id}" if user else f"operator:{digest[:16]}"
+        self._trusted[digest] = principal
 
     def forget(self, token: str) -> None:
-        self._principals.pop(hash_api_key(token), None)
+        digest = hash_api_key(token)
+        self._principals.pop(digest, None)
+        self._trusted.pop(digest, None)
+
+    def forget_user(self, user_id: str) -> None:
+        """A key of this user was revoked: check all of theirs again."""
+        for digest, principal in list(self._trusted.items()):
+            if principal.user is not None and principal.user.id == user_id:
+                self._trusted.pop(digest, None)
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -84,6 +111,10 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     authenticate: Authenticate = connection.app.state[AUTHENTICATE]
     recent: RecentCallers | None = connection.app.state.get(RECENT_CALLERS)
     token = bearer_token(connection)
+    if token and recent and _reads_balances(connection):
+        trusted = recent.trusted(token)
+        if trusted is not None:
+            return trusted
     try:
         principal = await authenticate(token)
     except Unauthenticated:
@@ -93,6 +124,17 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     if token and recent:
         recent.remember(token, principal)
     return principal
+
+
+TRUSTS_RECENT_KEYS = "trusts_recent_keys"
+"""Route option: the route needs only who the caller is (a balance read), so a key
+checked in the last ``KEY_TRUST_SECONDS`` is not checked again. Routes that show the
+user's own row (``/me``) leave it off: the cached row could be that old."""
+
+
+def _reads_balances(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(TRUSTS_RECENT_KEYS))
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -19,7 +19,12 @@ from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
 from entrypoints.http import alert_schemas as a
 from entrypoints.http import auto_top_up_schemas as t
-from entrypoints.http.auth import requires_admin
+from entrypoints.http.auth import (
+    RECENT_CALLERS,
+    TRUSTS_RECENT_KEYS,
+    RecentCallers,
+    requires_admin,
+)
 from entrypoints.http.openapi import errors
 from entrypoints.http.params import Cursor, Limit, UseCase, strict_body
 
@@ -112,16 +117,22 @@ class UsersController(Controller):
     async def revoke_key(
         self,
         key_id: FromPath[str],
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         revoke_api_key: NamedDependency[UseCase[None]],
     ) -> Response[None]:
-        await revoke_api_key(principal.require_user().id, key_id)
+        user_id = principal.require_user().id
+        await revoke_api_key(user_id, key_id)
+        recent: RecentCallers | None = request.app.state.get(RECENT_CALLERS)
+        if recent is not None:
+            recent.forget_user(user_id)
         return Response(None, status_code=204)
 
 
 class BalanceController(Controller):
     path = "/user"
     tags = ["balance"]
+    opt = {TRUSTS_RECENT_KEYS: True}
 
     @get("/balance")
     async def balance(

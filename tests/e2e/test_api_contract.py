@@ -453,6 +453,7 @@ async def test_api_keys_are_shown_once_listed_by_prefix_and_revocable(api: Api) 
     assert len(new["prefix"]) < len(new["api_key"]) // 2
     second = {"Authorization": f"Bearer {new['api_key']}"}
     assert (await api.http.get("/api/users/me", headers=second)).json()["user_id"] == user.id
+    assert (await api.http.get("/user/balance", headers=second)).status_code == 200
 
     listed = await api.http.get("/api/users/me/api-keys", headers=user.headers)
     assert listed.status_code == 200
@@ -466,6 +467,8 @@ async def test_api_keys_are_shown_once_listed_by_prefix_and_revocable(api: Api) 
 
     assert revoked.status_code == 204
     assert_error(await api.http.get("/api/users/me", headers=second), 401, "unauthenticated")
+    # A balance read trusted the key a moment ago; revoking it here ends that at once.
+    assert_error(await api.http.get("/user/balance", headers=second), 401, "unauthenticated")
     after = (await api.http.get("/api/users/me/api-keys", headers=user.headers)).json()
     assert {k["name"]: k["revoked_at"] is not None for k in after} == {
         "ci": True,

@@ -1,42 +1,129 @@
-"""The SQL ledger's round trips per posting: its cost on the hot path, pinned.
+"""The SQL round trips of the hot paths, pinned: the ledger's postings and a paid webhook.
 
-A grant (every paid webhook) is one ``UPDATE ... RETURNING`` and one ``INSERT``; the
-lot is sized from the returned balance, never read. A debit adds the lot read, the
-lot update and the allocation insert, each one statement however many lots it takes.
+A grant (every paid webhook) is one statement on PostgreSQL (``WITH moved AS (UPDATE
+accounts ...) INSERT ...``) and an ``UPDATE ... RETURNING`` plus an ``INSERT`` on
+SQLite; the lot is sized from the returned balance, never read. A debit adds the lot
+read, the lot update and the allocation insert, each one statement however many lots
+it takes. A first-time paid webhook is four statements on PostgreSQL for a user with
+no trial and no referral, and a redelivery is one.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.clock import FixedClock
+from adapters.sqlalchemy.engine import make_engine
+from adapters.sqlalchemy.tables import outbox, processed_events
 from adapters.sqlalchemy.uow import uow_factory
+from application.accounts.users import create_user
+from application.webhooks.events import PaymentRef, PaymentSucceeded
+from application.webhooks.gateway import WebhookGateway
+from application.webhooks.handle_gateway_event import handle_gateway_event
+from application.webhooks.handling import EventOutcome
 from domain.ledger import EntryKind, Posting, purchase_posting
+from domain.payment import Payment, PaymentKind, PaymentStatus
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-async def test_a_grant_costs_two_round_trips_and_a_debit_five(engine: AsyncEngine) -> None:
+@contextmanager
+def counted(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The first word of every statement sent (BEGIN and COMMIT are not statements)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement.split()[0].upper())
 
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_grant_costs_two_round_trips_and_a_debit_five(engine: AsyncEngine) -> None:
     async with uow_factory(engine)() as uow:
         await uow.ledger.open_account("u1")
         await uow.ledger.post(purchase_posting("u1", "pay_0", 5), NOW)
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with counted(engine) as statements:
             await uow.ledger.post(purchase_posting("u1", "pay_1", 1000), NOW)
             granted = list(statements)
             statements.clear()
             debit = Posting("u1", -500, EntryKind.USAGE_DEBIT, "req", "r1", "use:r1")
             entry = await uow.ledger.post(debit, NOW)
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
         assert entry is not None and len(await uow.lots.allocations(entry.id)) == 2
-    assert granted == ["UPDATE", "INSERT"]
+    one_statement = engine.dialect.name == "postgresql"
+    assert granted == (["WITH"] if one_statement else ["UPDATE", "INSERT"])
     assert statements == ["UPDATE", "SELECT", "INSERT", "UPDATE", "INSERT"]
+
+
+@pytest.fixture
+async def pg_engine(empty_pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(empty_pg_url)
+    yield engine
+    await engine.dispose()
+
+
+async def paid_webhook(engine: AsyncEngine, payment: Payment) -> EventOutcome:
+    event = PaymentSucceeded(
+        event_id=f"evt_{payment.id}",
+        type="payment_intent.succeeded",
+        payment=PaymentRef(intent_id=payment.stripe_payment_intent_id),
+        amount=payment.amount,
+        currency=payment.currency,
+    )
+    unused: Any = None  # this event needs no gateway call
+    gateway: WebhookGateway = unused
+    return await handle_gateway_event(
+        event, uow_factory=uow_factory(engine), gateway=gateway, clock=FixedClock(NOW)
+    )
+
+
+@pytest.mark.postgres
+async def test_a_paid_webhook_costs_four_statements_and_a_redelivery_one(
+    pg_engine: AsyncEngine,
+) -> None:
+    user = (
+        await create_user(
+            "buyer@example.com", uow_factory=uow_factory(pg_engine), clock=FixedClock(NOW)
+        )
+    ).user
+    payment = Payment(
+        id="pay_rt",
+        user_id=user.id,
+        kind=PaymentKind.PAYMENT_INTENT,
+        amount=1000,
+        currency="usd",
+        credits=500,
+        status=PaymentStatus.PENDING,
+        created_at=NOW,
+        stripe_payment_intent_id="pi_rt",
+    )
+    async with uow_factory(pg_engine)() as uow:
+        await uow.payments.add(payment)
+        await uow.commit()
+    with counted(pg_engine) as statements:
+        assert await paid_webhook(pg_engine, payment) is EventOutcome.GRANTED
+        first = list(statements)
+        statements.clear()
+        assert await paid_webhook(pg_engine, payment) is EventOutcome.DUPLICATE
+    # claim the event; lock and complete the payment; balance, entry and lot; the
+    # outbox rows (PaymentCompleted, CreditsGranted) with the outcome as a WITH.
+    assert first == ["INSERT", "UPDATE", "WITH", "WITH"]
+    assert statements == ["INSERT"]
+    async with pg_engine.connect() as conn:
+        outcome = await conn.scalar(select(processed_events.c.outcome))
+        types = sorted((await conn.scalars(select(outbox.c.type))).all())
+    async with uow_factory(pg_engine)() as uow:
+        account = await uow.ledger.account(user.id)
+    assert outcome == EventOutcome.GRANTED
+    assert types == ["credits.granted", "payment.completed"]
+    assert account is not None and account.balance == 500
