@@ -153,6 +153,11 @@ class SandboxGateway(SandboxSubscriptionGateway):
     async def remove_default_card(self, customer_id: str) -> None:
         self._saved_cards.pop(customer_id, None)
 
+    async def use_setup_payment_method(self, setup_intent_id: str, customer_id: str) -> str | None:
+        """The sandbox's setup page already saved the card as the default; its id, if any."""
+        card = self._saved_cards.get(customer_id)
+        return None if card is None else f"pm_sandbox_{card.number[-4:]}"
+
     def _complete_setup(self, session_id: str, card_number: str) -> Outcome:
         setup = self._setups[session_id]
         if setup.status is not CheckoutStatus.OPEN:

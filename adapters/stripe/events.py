@@ -16,6 +16,7 @@ from adapters.json_nesting import too_deep_or_not_json
 from adapters.stripe.billing import gateway_invoice, subscription_snapshot
 from adapters.stripe.fields import integer, metadata, object_id, text, timestamp
 from adapters.stripe.mapping import gateway_refund, intent_failure_reason
+from adapters.stripe.params import SETUP_PURPOSE
 from adapters.stripe.signatures import SIGNATURE_TOLERANCE_SECONDS, verify_signature
 from adapters.stripe.storable import usable
 from application.webhooks.events import (
@@ -33,6 +34,7 @@ from application.webhooks.events import (
     PaymentRef,
     PaymentSucceeded,
     RefundsReported,
+    SetupCompleted,
     SubscriptionCheckoutCompleted,
     SubscriptionDeleted,
     SubscriptionUpdated,
@@ -101,6 +103,8 @@ def _intent_ref(intent: Obj) -> PaymentRef:
 
 
 def _checkout_completed(envelope: Envelope, session: Obj) -> GatewayEvent:
+    if session.get("mode") == "setup":
+        return _setup_completed(envelope, session)
     if session.get("mode") == "subscription":
         return SubscriptionCheckoutCompleted(
             **envelope,
@@ -113,6 +117,17 @@ def _checkout_completed(envelope: Envelope, session: Obj) -> GatewayEvent:
         paid=session.get("payment_status") == "paid",
         amount=integer(session.get("amount_total")),
         currency=text(session.get("currency")),
+    )
+
+
+def _setup_completed(envelope: Envelope, session: Obj) -> GatewayEvent:
+    """Our setup sessions say so in their metadata (``StripeCards.create_setup_session``)."""
+    return SetupCompleted(
+        **envelope,
+        session_id=text(session.get("id")),
+        customer_id=object_id(session.get("customer")),
+        setup_intent_id=object_id(session.get("setup_intent")),
+        ours=metadata(session.get("metadata")).get("purpose") == SETUP_PURPOSE,
     )
 
 

@@ -76,13 +76,30 @@ class StripeCards:
             "customer": request.customer_id,
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
-            "metadata": {"user_id": request.user_id, "purpose": "auto_top_up"},
+            "metadata": {"user_id": request.user_id, "purpose": params.SETUP_PURPOSE},
         }
         with translated_errors(self._secret_key):
             session = await self._client.v1.checkout.sessions.create_async(
                 body, {"idempotency_key": request.idempotency_key}
             )
         return SetupSession(session.id, session.url or "")
+
+    async def use_setup_payment_method(self, setup_intent_id: str, customer_id: str) -> str | None:
+        """The method the SetupIntent saved, made the customer's default; None when it saved
+        none for this customer. Setting the same default again changes nothing."""
+        with translated_errors(self._secret_key):
+            intent = await self._client.v1.setup_intents.retrieve_async(setup_intent_id)
+        saved = intent.to_dict()
+        method = saved.get("payment_method")
+        method = method.get("id") if isinstance(method, dict) else method
+        owner = saved.get("customer")
+        owner = owner.get("id") if isinstance(owner, dict) else owner
+        if not isinstance(method, str) or owner not in (None, customer_id):
+            return None
+        body: Any = {"invoice_settings": {"default_payment_method": method}}
+        with translated_errors(self._secret_key):
+            await self._client.v1.customers.update_async(customer_id, body)
+        return method
 
     async def default_card(self, customer_id: str) -> SavedCard | None:
         method = await self._default_method(customer_id)

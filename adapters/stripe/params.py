@@ -24,6 +24,8 @@ STRIPE_REFUND_REASONS: Mapping[str, StripeRefundReason] = {
 }
 METADATA_VALUE_MAX = 500
 CHECKOUT_SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+SETUP_PURPOSE = "auto_top_up"
+"""The ``purpose`` metadata of our setup-mode sessions, which their completion checks."""
 
 
 def checkout_params(req: CheckoutRequest) -> SessionCreateParams:

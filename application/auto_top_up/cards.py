@@ -42,6 +42,14 @@ class CardGateway(Protocol):
     async def remove_default_card(self, customer_id: str) -> None: ...
 
 
+class SetupCompletionGateway(Protocol):
+    async def use_setup_payment_method(self, setup_intent_id: str, customer_id: str) -> str | None:
+        """Make the payment method SetupIntent ``setup_intent_id`` saved the customer's
+        default (what off-session charges use); its id, or None if it saved none for
+        this customer. Safe to repeat."""
+        ...
+
+
 class CardsGateway(CardGateway, SubscriptionGateway, Protocol):
     """Cards live on the customer, which the subscription port creates."""
 

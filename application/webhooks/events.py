@@ -162,6 +162,22 @@ class SubscriptionCheckoutCompleted(SubscriptionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetupCompleted(GatewayEvent):
+    """A Checkout in setup mode finished: the customer saved a card for auto top-up.
+
+    ``ours`` says the session carries the metadata we set on setup sessions; only those
+    change a customer's default. ``payment_method_id`` is what the SetupIntent saved,
+    learnt (and made the customer's default) before the transaction.
+    """
+
+    session_id: str | None
+    customer_id: str | None
+    setup_intent_id: str | None
+    ours: bool = False
+    payment_method_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InvoiceEvent(GatewayEvent):
     invoice: GatewayInvoice
     snapshot: SubscriptionSnapshot | None = None

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from application.auto_top_up.cards import SetupCompletionGateway
 from application.purchases.gateway import IntentGateway
 from application.refunds.gateway import RefundGateway
 from application.subscriptions.gateway import SubscriptionReadGateway
@@ -33,7 +34,14 @@ class EventGateway(Protocol):
         ...
 
 
-class WebhookGateway(EventGateway, RefundGateway, IntentGateway, SubscriptionReadGateway, Protocol):
-    """The events, and what a handler may read before its transaction: the refunds and
+class WebhookGateway(
+    EventGateway,
+    RefundGateway,
+    IntentGateway,
+    SubscriptionReadGateway,
+    SetupCompletionGateway,
+    Protocol,
+):
+    """The events, and what a handler may do before its transaction: read the refunds and
     the PaymentIntent a refund report names, a subscription's current state and the
-    payment of an invoice."""
+    payment of an invoice; make a saved card the customer's default."""

@@ -24,6 +24,7 @@ from application.webhooks.events import (
     PaymentFailed,
     PaymentSucceeded,
     RefundsReported,
+    SetupCompleted,
     SubscriptionCheckoutCompleted,
     SubscriptionDeleted,
     SubscriptionUpdated,
@@ -44,6 +45,7 @@ from application.webhooks.when_payment_failed import (
 )
 from application.webhooks.when_payment_succeeded import on_checkout_completed, on_payment_succeeded
 from application.webhooks.when_refunds_reported import gather_refunds, on_refunds_reported
+from application.webhooks.when_setup_completed import on_setup_completed, save_default_card
 from application.webhooks.when_subscription_changed import (
     fetch_subscription,
     on_subscription_changed,
@@ -67,6 +69,7 @@ HANDLERS: Mapping[type[GatewayEvent], EventHandler[Any]] = {
     SubscriptionCheckoutCompleted: EventHandler(
         on_subscription_changed, prepare=fetch_subscription
     ),
+    SetupCompleted: EventHandler(on_setup_completed, prepare=save_default_card),
     InvoicePaid: EventHandler(on_invoice_paid, prepare=read_invoice_context),
     InvoicePaymentFailed: EventHandler(on_invoice_payment_failed, prepare=read_invoice_context),
 }

@@ -43,12 +43,16 @@ class FakeStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.invoice_payments: list[dict[str, Any]] = []
+        self.setup_intents: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
         self._failures: deque[Failure] = deque()
         app = web.Application(middlewares=[self._record, self._fail, IdempotencyCache().middleware])
         app.router.add_post("/v1/checkout/sessions", self._create)
         app.router.add_get("/v1/checkout/sessions/{id}", self._retrieve)
         app.router.add_post("/v1/checkout/sessions/{id}/expire", self._expire)
         app.router.add_get("/v1/invoice_payments", self._invoice_payments)
+        app.router.add_get("/v1/setup_intents/{id}", self._setup_intent)
+        app.router.add_post("/v1/customers/{id}", self._update_customer)
         self._server = TestServer(app, host="127.0.0.1")
 
     @property
@@ -80,6 +84,25 @@ class FakeStripe:
             payment_intent=payment_intent,
             url=None,
         )
+
+    def saved_card(self, customer_id: str, payment_method: str | None) -> str:
+        """What a completed setup-mode Checkout leaves: a customer, and a SetupIntent that
+        saved ``payment_method`` for it (None: the setup saved nothing)."""
+        self.customers.setdefault(
+            customer_id,
+            {"id": customer_id, "object": "customer", "invoice_settings": {}},
+        )
+        setup_id = "seti_" + secrets.token_hex(12)
+        self.setup_intents[setup_id] = {
+            "id": setup_id,
+            "object": "setup_intent",
+            "customer": customer_id,
+            "payment_method": payment_method,
+            "status": "succeeded" if payment_method else "requires_payment_method",
+            "usage": "off_session",
+            "livemode": False,
+        }
+        return setup_id
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -168,6 +191,25 @@ class FakeStripe:
             {"object": "list", "data": found, "has_more": False, "url": "/v1/invoice_payments"}
         )
 
+    async def _setup_intent(self, request: web.Request) -> web.Response:
+        intent = self.setup_intents.get(request.match_info["id"])
+        if intent is None:
+            return _missing(request.match_info["id"], "setup_intent")
+        return web.json_response(intent)
 
-def _missing(session_id: str) -> web.Response:
-    return stripe_error(404, f"No such checkout.session: '{session_id}'", code="resource_missing")
+    async def _update_customer(self, request: web.Request) -> web.Response:
+        """Only ``invoice_settings[default_payment_method]`` is understood, as the adapter
+        sends it; anything else is rejected, as Stripe rejects unknown parameters."""
+        customer = self.customers.get(request.match_info["id"])
+        if customer is None:
+            return _missing(request.match_info["id"], "customer")
+        form = decode_form(await request.text())
+        settings = form.get("invoice_settings")
+        if set(form) != {"invoice_settings"} or set(settings or {}) != {"default_payment_method"}:
+            return stripe_error(400, f"Received unknown parameters: {sorted(form)}")
+        customer["invoice_settings"] = {**customer["invoice_settings"], **settings}
+        return web.json_response(customer)
+
+
+def _missing(object_id: str, kind: str = "checkout.session") -> web.Response:
+    return stripe_error(404, f"No such {kind}: '{object_id}'", code="resource_missing")
