@@ -121,9 +121,26 @@ async def _close_neighbours(
     paid first: either order carries the same credits."""
     sub_id = record.subscription_id
     if await uow.subscriptions.invoices_ending(sub_id, record.period_start):
-        await close_period(uow, sub_id, record.period_start, record, _cap(record, plans), now)
+        await _roll(uow, sub_id, record.period_start, record, plans, now)
     for later in await uow.subscriptions.invoices_starting(sub_id, record.period_end):
-        await close_period(uow, sub_id, record.period_end, later, _cap(later, plans), now)
+        await _roll(uow, sub_id, record.period_end, later, plans, now)
+
+
+async def _roll(
+    uow: UnitOfWork,
+    sub_id: str,
+    ending: datetime,
+    into: SubscriptionInvoice,
+    plans: Mapping[str, Plan],
+    now: datetime,
+) -> None:
+    """Close the period ending at ``ending`` into ``into``; credits carried into a period
+    that is itself already closed (its successor was paid first) are closed with it, or
+    a late invoice would leave a live rollover lot in a past period."""
+    if await close_period(uow, sub_id, ending, into, _cap(into, plans), now) <= 0:
+        return
+    for later in await uow.subscriptions.invoices_starting(sub_id, into.period_end):
+        await _roll(uow, sub_id, into.period_end, later, plans, now)
 
 
 def _cap(receiving: SubscriptionInvoice, plans: Mapping[str, Plan]) -> int:
