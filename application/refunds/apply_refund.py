@@ -75,16 +75,9 @@ async def _reverse(
         await _note_success(uow, refund)
         return None
     payment.record_refund(refund.amount, now, refund_id=refund.refund_id)
-    if reversed_credits > 0:
-        lot = await uow.lots.lot_for_key(purchase_key(payment.id))
-        posting = refund_posting(
-            payment.user_id,
-            payment.id,
-            refund.refund_id,
-            reversed_credits,
-            lot_entry_id=None if lot is None else lot.entry_id,
-        )
-        await uow.ledger.post(posting, now)
+    await take_back(
+        uow, payment.user_id, payment.id, purchase_key(payment.id), refund, reversed_credits, now
+    )
     log.info(
         "refund_applied payment_id=%s user_id=%s refund_id=%s amount=%s credits_reversed=%s",
         payment.id,
@@ -94,6 +87,30 @@ async def _reverse(
         reversed_credits,
     )
     return reversed_credits
+
+
+async def take_back(
+    uow: UnitOfWork,
+    user_id: str,
+    reference_id: str,
+    grant_key: str,
+    refund: GatewayRefund,
+    credits: int,
+    now: datetime,
+) -> None:
+    """Post a refund's reversal of ``credits``, taken from the refunded grant's own lot
+    first (the grant keyed ``grant_key``: a purchase or a paid invoice), then others."""
+    if credits <= 0:
+        return
+    lot = await uow.lots.lot_for_key(grant_key)
+    posting = refund_posting(
+        user_id,
+        reference_id,
+        refund.refund_id,
+        credits,
+        lot_entry_id=None if lot is None else lot.entry_id,
+    )
+    await uow.ledger.post(posting, now)
 
 
 async def _note_success(uow: UnitOfWork, refund: GatewayRefund) -> None:

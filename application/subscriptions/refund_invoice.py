@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from application.ports import UnitOfWork
+from application.refunds.apply_refund import take_back
 from application.refunds.gateway import REVERSING_REFUND_STATUSES, GatewayRefund
-from domain.ledger import refund_posting
 from domain.subscription import SubscriptionInvoice, invoice_key
 
 log = logging.getLogger(__name__)
@@ -82,16 +82,15 @@ async def _reverse(
     credits = invoice.credits_to_reverse(refund.amount)
     if not await uow.refunds.add(refund, invoice.invoice_id, invoice.user_id, credits, now):
         return None
-    if credits > 0:
-        lot = await uow.lots.lot_for_key(invoice_key(invoice.invoice_id))
-        posting = refund_posting(
-            invoice.user_id,
-            invoice.invoice_id,
-            refund.refund_id,
-            credits,
-            lot_entry_id=None if lot is None else lot.entry_id,
-        )
-        await uow.ledger.post(posting, now)
+    await take_back(
+        uow,
+        invoice.user_id,
+        invoice.invoice_id,
+        invoice_key(invoice.invoice_id),
+        refund,
+        credits,
+        now,
+    )
     log.info(
         "invoice_refund_applied invoice_id=%s refund_id=%s amount=%s credits_reversed=%s",
         invoice.invoice_id,
