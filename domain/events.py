@@ -119,6 +119,39 @@ class CreditsExpired(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CreditsReversed(DomainEvent):
+    """A reversal took ``credits`` back (``kind``): a refund, a lost dispute, or a
+    referral bonus whose purchase was refunded; ``balance_after`` below zero is debt."""
+
+    type: ClassVar[str] = "credits.reversed"
+    credits: int
+    kind: EntryKind
+    reference_type: str
+    reference_id: str
+    entry_id: int
+    balance_after: int
+    idempotency_key: str
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> CreditsReversed:
+        return cls(
+            user_id=entry.user_id,
+            occurred_at=entry.created_at,
+            credits=-entry.credits,
+            kind=entry.kind,
+            reference_type=entry.reference_type,
+            reference_id=entry.reference_id,
+            entry_id=entry.id,
+            balance_after=entry.balance_after,
+            idempotency_key=entry.idempotency_key,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentCompleted(DomainEvent):
     type: ClassVar[str] = "payment.completed"
     payment_id: str

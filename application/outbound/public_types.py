@@ -15,6 +15,7 @@ PUBLIC_TYPES: dict[str, str] = {
     "payment.refund_restored": "payment.refund_restored",
     "credits.granted": "credits.granted",
     "credits.expired": "credits.expired",
+    "credits.reversed": "credits.reversed",
     "referral.rewarded": "referral.rewarded",
     "referral.reversed": "referral.reversed",
     "coupon.redeemed": "coupon.redeemed",

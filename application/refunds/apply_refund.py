@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from application.credits.reverse import reverse
 from application.ports import UnitOfWork
 from application.refunds.gateway import (
     FAILED_REFUND_STATUSES,
@@ -110,7 +111,7 @@ async def take_back(
         credits,
         lot_entry_id=None if lot is None else lot.entry_id,
     )
-    await uow.ledger.post(posting, now)
+    await reverse(uow, posting, now)
 
 
 async def _note_success(uow: UnitOfWork, refund: GatewayRefund) -> None:

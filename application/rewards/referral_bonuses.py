@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.credits.grant import grant
+from application.credits.reverse import reverse
 from application.ports import UnitOfWork
 from domain.events import ReferralReversed, ReferralRewarded
 from domain.ledger import Allocation
@@ -47,7 +48,7 @@ async def take_back_bonuses(uow: UnitOfWork, referral: Referral, now: datetime) 
     lots = [await uow.lots.lot_for_key(bonus_key(referral, side)) for side in SIDES]
     referred_lot, referrer_lot = (None if lot is None else lot.entry_id for lot in lots)
     for posting in reversal_postings(referral, referred_lot, referrer_lot):
-        await uow.ledger.post(posting, now)
+        await reverse(uow, posting, now)
     uow.record(
         ReferralReversed(
             user_id=referral.referrer_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.credits.reverse import reverse
 from application.ports import UnitOfWork
 from application.spending.settle_hold import end_hold
 from application.webhooks.events import DisputeClosed, DisputeEvent
@@ -45,7 +46,7 @@ async def on_dispute_closed(uow: UnitOfWork, event: DisputeClosed, now: datetime
                 reversed_credits,
                 None if lot is None else lot.entry_id,
             )
-            await uow.ledger.post(posting, now)
+            await reverse(uow, posting, now)
         uow.record(
             DisputeLost(
                 user_id=payment.user_id,
