@@ -105,10 +105,13 @@ def _outbound_sender(settings: Settings) -> HttpxSender:
     return HttpxSender(outbound.url, timeout=outbound.timeout_seconds)
 
 
-def _uow_factory(engine: AsyncEngine, metrics: PrometheusMetrics) -> UnitOfWorkFactory:
-    """One message bus of same-transaction follow-ups for every unit of work; what
-    committed is counted."""
-    return uow_factory(engine, follow_ups().after_commit(metrics.events_committed))
+def _uow_factory(
+    engine: AsyncEngine, metrics: PrometheusMetrics, settings: Settings
+) -> UnitOfWorkFactory:
+    """One message bus of same-transaction follow-ups for every unit of work, pricing
+    top-ups with the configured packages; what committed is counted."""
+    bus = follow_ups(settings.pricing).after_commit(metrics.events_committed)
+    return uow_factory(engine, bus)
 
 
 def _checkout_lifetime(settings: Settings) -> timedelta:
@@ -333,7 +336,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
     engine = providers.Singleton(make_engine, settings.provided.database_url)
-    uow_factory = providers.Singleton(_uow_factory, engine, metrics)
+    uow_factory = providers.Singleton(_uow_factory, engine, metrics, settings)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
         sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),

@@ -28,6 +28,7 @@ from adapters.sandbox.records import Outcome
 from adapters.sandbox.webhooks import Deliver
 from adapters.stripe.events import translate_event
 from application.accounts.users import create_user
+from application.bootstrap import follow_ups
 from application.purchases.create_checkout_session import (
     CheckoutSessionCreated,
     CheckoutSettings,
@@ -337,7 +338,8 @@ class App:
 def make_app(deliver: Deliver | None = None) -> App:
     """A fresh app; outside fixtures for hypothesis, which runs many examples per test."""
     clock = FixedClock(T0)
-    return App(MemoryStore(), clock, MemoryGateway(clock.now, deliver=deliver))
+    store = MemoryStore(follow_ups(PRICING))  # top-ups priced as in production
+    return App(store, clock, MemoryGateway(clock.now, deliver=deliver))
 
 
 @pytest.fixture
