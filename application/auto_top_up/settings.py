@@ -1,7 +1,9 @@
 """``PUT``/``GET /api/users/me/auto-top-up``: the settings, and this month's top-ups.
 
 Saving settings keeps the count of failures in a row unless auto top-up is turned
-(back) on, which starts it again from zero.
+(back) on, which starts it again from zero. Settings naming a package are saved with
+the package's price as their amount, so the monthly limit is checked against what a
+top-up charges (the request prices it again from the catalogue, ``request``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,34 @@ from domain.errors import NotFound
 
 
 @dataclass(frozen=True, slots=True)
+class SetAutoTopUp:
+    """What the user asks for: ``amount`` (minor units of ``currency``, default usd),
+    or a ``package_id``, whose price it is (an amount or currency given with a package
+    must be the package's)."""
+
+    enabled: bool
+    threshold_credits: int
+    monthly_limit: int
+    amount: int | None = None
+    currency: str | None = None
+    package_id: str | None = None
+
+    def priced(self, pricing: PricingPolicy) -> AutoTopUpSettings:
+        """The settings to save, refused as a purchase would be: an unknown package, an
+        amount out of range, a currency not sold; and a limit below one top-up."""
+        currency = self.currency or (None if self.package_id else "usd")
+        price, _ = pricing.price_order(self.amount, currency, self.package_id)
+        return AutoTopUpSettings(
+            self.enabled,
+            self.threshold_credits,
+            price.amount,
+            price.currency,
+            self.package_id,
+            self.monthly_limit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AutoTopUpView:
     settings: AutoTopUpSettings | None
     this_month: Sequence[AutoTopUp]
@@ -23,15 +53,14 @@ class AutoTopUpView:
 
 async def set_auto_top_up(
     user_id: str,
-    settings: AutoTopUpSettings,
+    command: SetAutoTopUp,
     *,
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
     pricing: PricingPolicy,
 ) -> AutoTopUpView:
-    """Refused as a purchase would be: an unknown package, an amount out of range."""
-    amount = None if settings.package_id else settings.amount
-    pricing.price_order(amount, settings.currency, settings.package_id)
+    """Refused before anything is read or saved when ``command`` is (``priced``)."""
+    settings = command.priced(pricing)
     now = clock.now()
     async with uow_factory() as uow:
         if await uow.users.get(user_id) is None:

@@ -7,31 +7,32 @@ from typing import Annotated
 
 import msgspec
 
-from application.auto_top_up.settings import AutoTopUpView
-from domain.auto_top_up import AutoTopUp, AutoTopUpSettings
+from application.auto_top_up.settings import AutoTopUpView, SetAutoTopUp
+from domain.auto_top_up import AutoTopUp
 from entrypoints.http.params import RequestBody
 
 Amount = Annotated[int, msgspec.Meta(ge=1, le=10**9)]
 
 
 class AutoTopUpIn(RequestBody):
-    """``amount`` and ``monthly_limit`` in minor units of ``currency`` (cents)."""
+    """``amount`` and ``monthly_limit`` in minor units of ``currency`` (usd unless
+    given); with ``package_id``, the amount is the package's price (and may be left out)."""
 
     enabled: bool
     threshold_credits: Amount
-    amount: Amount
     monthly_limit: Amount
-    currency: Annotated[str, msgspec.Meta(pattern="^[a-z]{3}$")] = "usd"
+    amount: Amount | None = None
+    currency: Annotated[str, msgspec.Meta(pattern="^[a-z]{3}$")] | None = None
     package_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
-    def settings(self) -> AutoTopUpSettings:
-        return AutoTopUpSettings(
+    def command(self) -> SetAutoTopUp:
+        return SetAutoTopUp(
             self.enabled,
             self.threshold_credits,
+            self.monthly_limit,
             self.amount,
             self.currency,
             self.package_id,
-            self.monthly_limit,
         )
 
 

@@ -89,7 +89,7 @@ class UsersController(Controller):
         set_auto_top_up: NamedDependency[UseCase[AutoTopUpView]],
     ) -> t.AutoTopUpOut:
         data = await strict_body(request, t.AutoTopUpIn)
-        view = await set_auto_top_up(principal.require_user().id, data.settings())
+        view = await set_auto_top_up(principal.require_user().id, data.command())
         return t.AutoTopUpOut.of(view)
 
     @get("/me/auto-top-up")

@@ -95,3 +95,32 @@ async def test_a_card_is_saved_through_the_setup_checkout_shown_and_removed(
     assert removed.status_code == 204
     gone = await api.http.get("/api/stripe/payment-methods", headers=user.headers)
     assert gone.json() == {"card": None}
+
+
+async def test_a_package_is_checked_and_saved_at_its_price(top_up_api: Api) -> None:
+    api = top_up_api
+    user = await api.create_user()
+    path, headers = "/api/users/me/auto-top-up", user.headers
+    growth = {"enabled": True, "threshold_credits": 500, "monthly_limit": 10000}
+
+    unknown = await api.http.put(path, json={**growth, "package_id": "nope"}, headers=headers)
+    below = await api.http.put(
+        path, json={**growth, "package_id": "credits_5500", "monthly_limit": 4000}, headers=headers
+    )
+    other_price = await api.http.put(
+        path, json={**growth, "package_id": "credits_5500", "amount": 1000}, headers=headers
+    )
+    unset = await api.http.get(path, headers=headers)
+    saved = await api.http.put(path, json={**growth, "package_id": "credits_5500"}, headers=headers)
+
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "unknown_package")
+    assert below.json()["error"]["code"] == "monthly_limit_below_amount"
+    assert other_price.json()["error"]["code"] == "package_amount_mismatch"
+    assert (unset.json()["enabled"], unset.json()["amount"]) == (False, None)
+    assert saved.status_code == 200, saved.text
+    shown = saved.json()
+    assert (shown["package_id"], shown["amount"], shown["currency"]) == (
+        "credits_5500",
+        5000,
+        "usd",
+    )

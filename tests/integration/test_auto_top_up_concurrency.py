@@ -16,34 +16,37 @@ from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.tables import auto_top_ups
 from adapters.sqlalchemy.uow import uow_factory
 from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.bootstrap import follow_ups
 from application.queries import verify_ledger
 from application.spending.debit import debit
 from domain.auto_top_up import AutoTopUpSettings
 from domain.errors import InsufficientCredits
 from domain.ledger import purchase_posting
 from domain.spending import Debit
-from tests.unit.conftest import checkout_settings
+from tests.unit.conftest import PRICING, checkout_settings
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 SETTINGS = AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_limit=2000)
 
 
-async def _user(engine: AsyncEngine, gateway: MemoryGateway) -> None:
+async def _user(
+    engine: AsyncEngine, gateway: MemoryGateway, settings: AutoTopUpSettings = SETTINGS
+) -> None:
     async with uow_factory(engine)() as uow:
         await uow.ledger.open_account("u1")
         await uow.ledger.post(purchase_posting("u1", "seed_u1", 1000), NOW)
         await uow.customers.add("u1", "cus_u1", NOW)
-        await uow.auto_top_ups.save_settings("u1", SETTINGS, NOW)
+        await uow.auto_top_ups.save_settings("u1", settings, NOW)
         await uow.commit()
     gateway.save_card("cus_u1", "4242424242424242")
 
 
-async def _debits(engine: AsyncEngine, count: int, prefix: str) -> None:
-    factory, clock = uow_factory(engine), FixedClock(NOW)
+async def _debits(engine: AsyncEngine, count: int, prefix: str, credits: int = 10) -> None:
+    factory, clock = uow_factory(engine, follow_ups(PRICING)), FixedClock(NOW)
 
     async def one(i: int) -> None:
         with contextlib.suppress(InsufficientCredits):
-            await debit(Debit("u1", 10, f"{prefix}{i}"), uow_factory=factory, clock=clock)
+            await debit(Debit("u1", credits, f"{prefix}{i}"), uow_factory=factory, clock=clock)
 
     await asyncio.gather(*(one(i) for i in range(count)))
 
@@ -98,3 +101,24 @@ async def test_the_monthly_limit_holds_under_concurrent_debits_and_workers(
 
     assert await _charges(gateway) == 2  # 2 x 1000 cents within 2000 a month
     assert sorted(await _rows(engine)) == ["succeeded", "succeeded"]
+
+
+async def test_the_monthly_limit_counts_a_packages_price_under_concurrency(
+    engine: AsyncEngine,
+) -> None:
+    """Settings saved with 1000 as their amount, naming "pro", which costs 5000: a limit of
+    12000 admits two top-ups of the package (it would admit twelve of the amount)."""
+    gateway = MemoryGateway(lambda: NOW)
+    stale = AutoTopUpSettings(True, 500, 1000, "usd", "pro", monthly_limit=12000)
+    await _user(engine, gateway, stale)
+
+    for round_ in range(5):  # each round can spend a whole top-up (5500 credits)
+        await asyncio.gather(
+            _debits(engine, 60, f"r{round_}-", credits=100), _workers(engine, gateway, 3)
+        )
+    await _workers(engine, gateway, 3)
+
+    assert await _charges(gateway) == 2
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(auto_top_ups.c.status, auto_top_ups.c.amount))).all()
+    assert sorted((r.status, r.amount) for r in rows) == [("succeeded", 5000)] * 2

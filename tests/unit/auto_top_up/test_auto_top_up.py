@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 
 from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
-from application.auto_top_up.settings import get_auto_top_up, set_auto_top_up
+from application.auto_top_up.settings import SetAutoTopUp, get_auto_top_up, set_auto_top_up
 from application.spending.debit import debit
 from domain.auto_top_up import AutoTopUpSettings, TopUpStatus
-from domain.errors import InsufficientCredits
+from domain.errors import DomainError, InsufficientCredits
 from domain.payment import PaymentStatus
 from domain.spending import Debit
-from tests.unit.conftest import App
+from tests.unit.conftest import PRICING, App
 from tests.unit.rewards_helpers import buy
 
 OK = "4242424242424242"
@@ -38,7 +38,7 @@ async def customer_with(app: App, card: str | None) -> str:
         app.gateway.save_card(f"cus_{user}", card)
     await set_auto_top_up(
         user,
-        AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_limit=2000),
+        SetAutoTopUp(True, threshold_credits=500, monthly_limit=2000, amount=1000),
         uow_factory=app.store.uow_factory,
         clock=app.clock,
         pricing=app.settings.pricing,
@@ -130,3 +130,78 @@ async def test_no_saved_card_disables_auto_top_up(app: App) -> None:
 
     (disabled,) = outbox(app, "auto_top_up.disabled")
     assert disabled["reason"] == "no_payment_method"
+
+
+async def test_a_package_top_up_counts_the_packages_price_against_the_limit(app: App) -> None:
+    """Settings saved when "pro" cost 1000 (it costs 5000 now): a limit of 10000 admits
+    two top-ups of the package, not ten of the amount saved."""
+    user = await customer_with(app, OK)
+    stale = AutoTopUpSettings(True, 500, 1000, "usd", "pro", monthly_limit=10000)
+    async with app.store.uow() as uow:
+        await uow.auto_top_ups.save_settings(user, stale, app.clock.now())
+        await uow.commit()
+
+    for round_ in range(4):  # each round crosses the threshold again
+        await spend(app, user, max(available(app, user) - 1, 1), f"r{round_}")
+        await work(app)
+
+    top_ups = list(app.store.state.auto_top_ups.values())
+    assert [(t.amount, t.status) for t in top_ups] == [(5000, TopUpStatus.SUCCEEDED)] * 2
+    paid = [app.payment(str(s["payment_id"])) for s in outbox(app, "auto_top_up.succeeded")]
+    assert [(p.amount, p.credits) for p in paid] == [(5000, 5500)] * 2
+
+
+async def test_a_package_no_longer_sold_requests_nothing(app: App) -> None:
+    user = await customer_with(app, OK)
+    gone = AutoTopUpSettings(True, 500, 1000, "usd", "discontinued", monthly_limit=10000)
+    async with app.store.uow() as uow:
+        await uow.auto_top_ups.save_settings(user, gone, app.clock.now())
+        await uow.commit()
+
+    await spend(app, user, available(app, user) - 1, "a")
+
+    assert outbox(app, "auto_top_up.requested") == []
+    assert available(app, user) == 1  # the debit itself went through
+
+
+async def test_settings_with_a_package_are_saved_at_its_price(app: App) -> None:
+    user = await app.user()
+    pro = SetAutoTopUp(True, threshold_credits=500, monthly_limit=10000, package_id="pro")
+
+    view = await set_auto_top_up(
+        user, pro, uow_factory=app.store.uow_factory, clock=app.clock, pricing=PRICING
+    )
+
+    assert view.settings is not None
+    assert (view.settings.amount, view.settings.currency) == (5000, "usd")
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (SetAutoTopUp(True, 500, 10000, package_id="nope"), "unknown_package"),
+        (SetAutoTopUp(True, 500, 10000, amount=1000, package_id="pro"), "package_amount_mismatch"),
+        (
+            SetAutoTopUp(True, 500, 10000, currency="eur", package_id="pro"),
+            "package_amount_mismatch",
+        ),
+        (SetAutoTopUp(True, 500, 4999, package_id="pro"), "monthly_limit_below_amount"),
+        (SetAutoTopUp(True, 500, 10000), "validation_error"),
+        (SetAutoTopUp(True, 500, 10000, amount=1000, currency="xyz"), "unsupported_currency"),
+    ],
+)
+async def test_refused_settings_save_nothing(app: App, command: SetAutoTopUp, code: str) -> None:
+    user = await app.user()
+    kept = SetAutoTopUp(False, threshold_credits=100, monthly_limit=2000, amount=1000)
+    await set_auto_top_up(
+        user, kept, uow_factory=app.store.uow_factory, clock=app.clock, pricing=PRICING
+    )
+
+    with pytest.raises(DomainError) as refused:
+        await set_auto_top_up(
+            user, command, uow_factory=app.store.uow_factory, clock=app.clock, pricing=PRICING
+        )
+
+    assert refused.value.code == code
+    saved = AutoTopUpSettings(False, 100, 1000, monthly_limit=2000)
+    assert app.store.state.auto_top_up_settings[user] == saved
