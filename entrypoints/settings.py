@@ -69,6 +69,7 @@ class Settings:
     admin_limits: AdjustmentLimits = field(default_factory=AdjustmentLimits)
     plans: PlanCatalogue = field(default_factory=lambda: load_plans({}, frozenset({"usd"})))
     outbound: OutboundSettings = field(default_factory=lambda: OutboundSettings())
+    auto_top_up: AutoTopUpWorker = field(default_factory=lambda: AutoTopUpWorker())
     # GET /metrics (Prometheus); with a token, scrapes must send it as a bearer key.
     metrics_enabled: bool = True
     metrics_token: str | None = field(default=None, repr=False)
@@ -89,6 +90,15 @@ class OutboundSettings:
     @property
     def enabled(self) -> bool:
         return self.url is not None
+
+
+@dataclass(frozen=True)
+class AutoTopUpWorker:
+    """Where requested top-ups are charged: in ``serve``'s background (every
+    ``interval_seconds``), or only by ``batch auto-top-up``."""
+
+    in_serve: bool = True
+    interval_seconds: int = 15
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -190,6 +200,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             daily_grant_limit=_int(env, "ADMIN_DAILY_GRANT_LIMIT", 1_000_000, 1, 1_000_000_000),
         ),
         outbound=_outbound(env),
+        auto_top_up=AutoTopUpWorker(
+            in_serve=_bool(env, "AUTO_TOP_UP_IN_SERVE", True),
+            interval_seconds=_int(env, "AUTO_TOP_UP_INTERVAL", 15, 1, 3600),
+        ),
         metrics_enabled=_bool(env, "METRICS_ENABLED", True),
         metrics_token=env.get("METRICS_TOKEN") or None,
     )

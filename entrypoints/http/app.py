@@ -36,7 +36,7 @@ from entrypoints.http.sandbox import SandboxController
 from entrypoints.http.sandbox_subscriptions import SandboxSubscriptionsController
 from entrypoints.http.spending import SpendingController
 from entrypoints.http.subscriptions import SubscriptionsController
-from entrypoints.http.top_up_worker import TOP_UP_INTERVAL_SECONDS, background_top_ups
+from entrypoints.http.top_up_worker import background_top_ups
 from entrypoints.http.users import BalanceController, UsersController
 from entrypoints.http.webhook import stripe_webhook
 
@@ -73,14 +73,18 @@ def create_app(container: Container) -> Litestar:
                 observe=metrics.deliveries_settled,
             )
             delivery.start()
-        top_ups = BackgroundDelivery(
-            background_top_ups(container.use_cases.run_auto_top_ups()), TOP_UP_INTERVAL_SECONDS
-        )
-        top_ups.start()
+        top_ups = None
+        if settings.auto_top_up.in_serve:
+            top_ups = BackgroundDelivery(
+                background_top_ups(container.use_cases.run_auto_top_ups()),
+                settings.auto_top_up.interval_seconds,
+            )
+            top_ups.start()
         try:
             yield
         finally:
-            await top_ups.stop()
+            if top_ups is not None:
+                await top_ups.stop()
             if delivery is not None:
                 await delivery.stop()
             if outbound.enabled:

@@ -1,5 +1,9 @@
 """Auto top-up charges in the background of ``serve``: ``batch auto-top-up``, in the
-loop of ``outbound_worker.BackgroundDelivery`` (stopped with the app, leases kept)."""
+loop of ``outbound_worker.BackgroundDelivery`` (stopped with the app, leases kept).
+
+Started by the app's lifespan unless ``AUTO_TOP_UP_IN_SERVE`` is false (then only
+``batch auto-top-up`` charges), every ``AUTO_TOP_UP_INTERVAL`` seconds.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from typing import Any
 
 from application.auto_top_up.run import JOB
 from application.batch import BatchControl, JobReport
-
-TOP_UP_INTERVAL_SECONDS = 15.0
 
 
 def background_top_ups(

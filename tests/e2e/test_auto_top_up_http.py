@@ -3,6 +3,7 @@ worker's off-session charge, and this month's top-ups (SQLite and PostgreSQL).""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +12,7 @@ from adapters.clock import SystemClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
-from tests.e2e.conftest import Api, AppUnderTest, client_of, make_app
+from tests.e2e.conftest import Api, AppUnderTest, User, client_of, make_app
 
 SERVICE_KEY = "e2e-service-key-0123456789"
 SERVICE = {"Authorization": f"Bearer {SERVICE_KEY}"}
@@ -29,12 +30,15 @@ async def top_up_api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
 async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(sqlite_url: str) -> None:
     """SQLite only: the worker runs on this test's loop, which a PostgreSQL sandbox store
     bound to the app's loop cannot serve (tests/integration/test_auto_top_up_concurrency
-    runs the worker on PostgreSQL)."""
-    async with client_of(make_app(sqlite_url, SERVICE_API_KEYS=SERVICE_KEY)) as api:
+    runs the worker on PostgreSQL). Charged by the batch job alone: serve's is off."""
+    app = make_app(sqlite_url, SERVICE_API_KEYS=SERVICE_KEY, AUTO_TOP_UP_IN_SERVE="false")
+    async with client_of(app) as api:
         await _tops_up(api)
 
 
-async def _tops_up(api: Api) -> None:
+async def _crossing(api: Api) -> tuple[User, int]:
+    """A user with a saved card and auto top-up on, whose debit leaves 100 credits: one
+    top-up requested. Returns the user and their credits before the debit."""
     user, ref = await api.new_checkout(1000)
     await api.pay(ref.session_id or "")
     credits = await api.credits(user)
@@ -47,15 +51,27 @@ async def _tops_up(api: Api) -> None:
     put = await api.http.put("/api/users/me/auto-top-up", json=SETTINGS, headers=user.headers)
     assert put.status_code == 200, put.text
     engine = make_engine(api.under_test.database_url)  # on this test's event loop
-    factory, clock = uow_factory(engine), SystemClock()
-    async with factory() as uow:
-        await uow.customers.add(user.id, f"cus_{user.id}", clock.now())
+    async with uow_factory(engine)() as uow:
+        await uow.customers.add(user.id, f"cus_{user.id}", SystemClock().now())
         await uow.commit()
+    await engine.dispose()
     api.sandbox.save_card(f"cus_{user.id}", "4242 4242 4242 4242")
 
     body = {"user_id": user.id, "credits": credits - 100, "idempotency_key": "big"}
     debited = await api.http.post("/api/credits/debit", json=body, headers=SERVICE)
     assert debited.status_code == 200, debited.text
+    return user, credits
+
+
+async def _statuses(api: Api, user: User) -> list[str]:
+    shown = (await api.http.get("/api/users/me/auto-top-up", headers=user.headers)).json()
+    return [t["status"] for t in shown["this_month"]]
+
+
+async def _tops_up(api: Api) -> None:
+    user, credits = await _crossing(api)
+    engine = make_engine(api.under_test.database_url)  # on this test's event loop
+    factory, clock = uow_factory(engine), SystemClock()
     checkout = api.under_test.container.use_cases.checkout_settings()
     terms = TopUpTerms(checkout.pricing, checkout.expires_in)
     report = await run_auto_top_ups(
@@ -124,3 +140,21 @@ async def test_a_package_is_checked_and_saved_at_its_price(top_up_api: Api) -> N
         5000,
         "usd",
     )
+
+
+@pytest.mark.parametrize("in_serve", ["true", "false"])
+async def test_serve_charges_top_ups_in_its_background_unless_turned_off(
+    sqlite_url: str, in_serve: str
+) -> None:
+    env = {"AUTO_TOP_UP_IN_SERVE": in_serve, "AUTO_TOP_UP_INTERVAL": "1"}
+    async with client_of(make_app(sqlite_url, SERVICE_API_KEYS=SERVICE_KEY, **env)) as api:
+        user, credits = await _crossing(api)
+        async with asyncio.timeout(10):
+            while in_serve == "true" and await _statuses(api, user) != ["succeeded"]:
+                await asyncio.sleep(0.1)
+        if in_serve == "false":
+            await asyncio.sleep(3)  # three intervals: the loop would have run
+
+        expected = ["succeeded"] if in_serve == "true" else ["requested"]
+        assert await _statuses(api, user) == expected
+        assert await api.credits(user) == 100 + (credits if in_serve == "true" else 0)

@@ -83,6 +83,8 @@ OUTBOUND_SECRET = "whsec_outbound_0123456789"
         ({"OUTBOUND_DELIVERY_IN_SERVE": "sometimes"}, "OUTBOUND_DELIVERY_IN_SERVE"),
         ({"OUTBOUND_DELIVERY_INTERVAL": "0"}, "OUTBOUND_DELIVERY_INTERVAL"),
         ({"OUTBOUND_WEBHOOK_TIMEOUT": "61"}, "OUTBOUND_WEBHOOK_TIMEOUT"),
+        ({"AUTO_TOP_UP_IN_SERVE": "sometimes"}, "AUTO_TOP_UP_IN_SERVE"),
+        ({"AUTO_TOP_UP_INTERVAL": "0"}, "AUTO_TOP_UP_INTERVAL"),
     ],
 )
 def test_invalid_outbound_settings_name_themselves(env: dict[str, str], name: str) -> None:
@@ -105,3 +107,11 @@ def test_outbound_delivery_is_off_without_a_url_and_signs_with_every_secret() ->
     assert on.secrets == (OUTBOUND_SECRET, f"{OUTBOUND_SECRET}_old")
     assert not on.in_serve and (on.interval_seconds, on.timeout_seconds) == (5, 10)
     assert OUTBOUND_SECRET not in repr(on)
+
+
+def test_auto_top_up_runs_in_serve_every_15_seconds_unless_turned_off() -> None:
+    default = load_settings({}).auto_top_up
+    off = load_settings({"AUTO_TOP_UP_IN_SERVE": "false", "AUTO_TOP_UP_INTERVAL": "60"})
+
+    assert (default.in_serve, default.interval_seconds) == (True, 15)
+    assert (off.auto_top_up.in_serve, off.auto_top_up.interval_seconds) == (False, 60)
