@@ -256,7 +256,24 @@ async def test_a_refund_writes_its_rows_once_and_its_failure_writes_the_restore(
     before = await pending(uows)
     await refund(uows, payment_id, a_refund(payment_id, 1000, RefundStatus.SUCCEEDED))
     written = await new_rows(uows, before)
-    assert rows(written) == sorted([("payment.refunded", buyer), ("referral.reversed", referrer)])
+    assert rows(written) == sorted(
+        [
+            ("payment.refunded", buyer),
+            ("credits.reversed", buyer),  # the refund's
+            ("credits.reversed", buyer),  # the bonuses'
+            ("credits.reversed", referrer),
+            ("referral.reversed", referrer),
+        ]
+    )
+    reversals = sorted(
+        (m.payload["kind"], m.payload["credits"], m.payload["balance_after"])
+        for m in written
+        if m.type == "credits.reversed" and m.user_id == buyer
+    )
+    assert reversals == [
+        (EntryKind.BONUS_REVERSAL, 300, 100),
+        (EntryKind.REFUND_REVERSAL, 1000, 400),
+    ]
     refunded = next(m for m in written if m.type == "payment.refunded")
     assert refunded.payload == {
         "payment_id": payment_id,
