@@ -23,7 +23,7 @@ from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
-from adapters.sqlalchemy.uow import uow_factory
+from adapters.sqlalchemy.uow import read_uow_factory, uow_factory
 from adapters.stripe.client import StripeGateway
 from adapters.stripe.events import TRANSLATED_TYPES
 from application import queries
@@ -148,6 +148,7 @@ class UseCases(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Dependency()
     uow_factory = providers.Dependency()
+    read_uow_factory = providers.Dependency()  # reads that never write: no BEGIN/ROLLBACK
     gateway = providers.Dependency()
     outbound_sender = providers.Dependency()
     metrics = providers.Dependency(instance_of=PrometheusMetrics)
@@ -165,7 +166,7 @@ class UseCases(containers.DeclarativeContainer):
         users.authenticate,
         admin_key_hashes=admin_key_hashes,
         service_key_hashes=service_key_hashes,
-        uow_factory=uow_factory,
+        uow_factory=read_uow_factory,
     )
     create_user = _bound(
         users.create_user,
@@ -183,10 +184,9 @@ class UseCases(containers.DeclarativeContainer):
     list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
-    # A user's own balance: an account not opened yet reads as empty.
-    get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
-    list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
-    get_runway = _bound(alert_settings.get_runway, uow_factory=uow_factory, clock=clock)
+    # A user's own balance and runway: an account not opened yet reads as empty.
+    get_own_balance = _bound(balance.get_own_balance, uow_factory=read_uow_factory, clock=clock)
+    list_entries = _bound(queries.list_entries, uow_factory=read_uow_factory)
     update_alert_settings = _bound(
         alert_settings.update_alert_settings, uow_factory=uow_factory, clock=clock
     )
@@ -334,6 +334,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
     engine = providers.Singleton(make_engine, settings.provided.database_url)
     uow_factory = providers.Singleton(_uow_factory, engine, metrics)
+    read_uow_factory = providers.Singleton(read_uow_factory, engine)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
         sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),
@@ -345,6 +346,7 @@ class Container(containers.DeclarativeContainer):
         settings=settings,
         clock=clock,
         uow_factory=uow_factory,
+        read_uow_factory=read_uow_factory,
         gateway=gateway,
         outbound_sender=outbound_sender,
         metrics=metrics,
