@@ -53,7 +53,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self, engine: AsyncEngine, bus: MessageBus | None = None, *, read_only: bool = False
     ) -> None:
         """``bus``: the same-transaction follow-ups; by default the application's own.
-        ``read_only``: autocommit reads, ``commit()`` refused."""
+        ``read_only``: the connection is in autocommit, ``commit()`` is refused."""
         self._engine = engine
         self._read_only = read_only
         self._bus = follow_ups() if bus is None else bus
@@ -139,7 +139,8 @@ def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWor
 
 
 def read_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """Units of work for reads only: autocommit statements, no transaction around them."""
+    """Units of work for reads only: autocommit statements, no transaction around them.
+    A connection is back in transactions when returned to the pool."""
 
     def make() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine, MessageBus(), read_only=True)

@@ -1,5 +1,5 @@
 """The round trips of the hot reads, pinned on PostgreSQL: a balance read (with its
-runway) and a page of history are one statement each, with no ``BEGIN`` or
+runway), a page of history and a key check are one statement each, with no ``BEGIN`` or
 ``ROLLBACK`` around them (the read-only unit of work is in autocommit)."""
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import FixedClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import read_uow_factory, uow_factory
-from application.accounts.users import create_user
+from application.accounts.users import authenticate, create_user
 from application.queries import list_entries
 from application.spending.balance import get_own_balance
+from domain.errors import Unauthenticated
 from domain.ledger import EntryKind, Posting, purchase_posting
 
 pytestmark = pytest.mark.postgres
@@ -116,3 +117,17 @@ async def test_a_write_after_a_read_begins_its_own_transaction(pg_engine: AsyncE
     async with read_uow_factory(pg_engine)() as uow:
         account = await uow.ledger.account(user_id)
     assert account is not None and account.balance == 360
+
+
+async def test_checking_a_key_is_one_statement(pg_engine: AsyncEngine) -> None:
+    created = await create_user(
+        "k@example.com", uow_factory=uow_factory(pg_engine), clock=FixedClock(NOW)
+    )
+    check = read_uow_factory(pg_engine)
+    await authenticate(created.api_key, admin_key_hashes=(), uow_factory=check)
+    with round_trips(pg_engine) as sent:
+        principal = await authenticate(created.api_key, admin_key_hashes=(), uow_factory=check)
+    assert sent == ["SELECT"]
+    assert principal.user == created.user and not principal.is_admin
+    with pytest.raises(Unauthenticated):
+        await authenticate(created.api_key + "x", admin_key_hashes=(), uow_factory=check)
