@@ -11,7 +11,7 @@ from adapters.clock import SystemClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.uow import uow_factory
 from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
-from tests.e2e.conftest import Api, AppUnderTest, client_of, make_app
+from tests.e2e.conftest import Api, AppUnderTest, User, client_of, make_app
 
 SERVICE_KEY = "e2e-service-key-0123456789"
 SERVICE = {"Authorization": f"Bearer {SERVICE_KEY}"}
@@ -34,6 +34,16 @@ async def test_a_debit_below_the_threshold_tops_up_from_the_saved_card(sqlite_ur
         await _tops_up(api)
 
 
+async def save_card(api: Api, user: User, card: str) -> None:
+    """As the user does: open the setup Checkout, type the card on its page."""
+    setup = await api.http.post("/api/stripe/payment-methods/setup", headers=user.headers)
+    assert setup.status_code == 200, setup.text
+    paid = await api.http.post(
+        f"/sandbox/checkout/{setup.json()['session_id']}/pay", json={"card_number": card}
+    )
+    assert paid.status_code == 200, paid.text
+
+
 async def _tops_up(api: Api) -> None:
     user, ref = await api.new_checkout(1000)
     await api.pay(ref.session_id or "")
@@ -46,12 +56,9 @@ async def _tops_up(api: Api) -> None:
     assert bad.status_code in (400, 422)
     put = await api.http.put("/api/users/me/auto-top-up", json=SETTINGS, headers=user.headers)
     assert put.status_code == 200, put.text
+    await save_card(api, user, "4242 4242 4242 4242")
     engine = make_engine(api.under_test.database_url)  # on this test's event loop
     factory, clock = uow_factory(engine), SystemClock()
-    async with factory() as uow:
-        await uow.customers.add(user.id, f"cus_{user.id}", clock.now())
-        await uow.commit()
-    api.sandbox.save_card(f"cus_{user.id}", "4242 4242 4242 4242")
 
     body = {"user_id": user.id, "credits": credits - 100, "idempotency_key": "big"}
     debited = await api.http.post("/api/credits/debit", json=body, headers=SERVICE)

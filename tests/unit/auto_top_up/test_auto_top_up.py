@@ -31,11 +31,9 @@ def outbox(app: App, type_: str) -> list[dict[str, object]]:
 async def customer_with(app: App, card: str | None) -> str:
     user = await app.user()
     await buy(app, user)  # 1000 cents
-    async with app.store.uow() as uow:
-        await uow.customers.add(user, f"cus_{user}", app.clock.now())
-        await uow.commit()
+    customer = await app.customer(user)
     if card is not None:
-        app.gateway.save_card(f"cus_{user}", card)
+        await app.gateway.save_card(customer, card)
     await set_auto_top_up(
         user,
         AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_limit=2000),
