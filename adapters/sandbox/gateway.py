@@ -171,9 +171,7 @@ class SandboxGateway(SandboxSubscriptionGateway):
             lambda state, now: confirm_off_session(state, intent_id, card, now),
             "now",
         )
-        return await self._read(
-            intent_id, lambda state, _: charge_of(state, intent_id, self._public_url)
-        )
+        return await self._read(intent_id, lambda state, _: charge_of(state, intent_id))
 
     async def _card_of(self, customer_id: str) -> SandboxCard | None:
         return await self._read(customer_id, lambda state, _: card_of(state, customer_id))

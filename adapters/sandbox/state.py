@@ -101,6 +101,7 @@ class SandboxState:
             expires_at=request.expires_at,
             created=timestamp(now),
             intent_id=intent.id,
+            customer_id=params.get("customer"),
         )
         self.sessions[session_id] = session
         self.remember(request.idempotency_key, request, session_id)

@@ -15,7 +15,8 @@ from adapters.clock import FixedClock
 from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.tables import auto_top_ups
 from adapters.sqlalchemy.uow import uow_factory
-from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.auto_top_up.ports import TopUpTerms
+from application.auto_top_up.run import run_auto_top_ups
 from application.queries import verify_ledger
 from application.spending.debit import debit
 from application.subscriptions.gateway import CustomerRequest
@@ -54,7 +55,7 @@ async def _debits(engine: AsyncEngine, count: int, prefix: str) -> None:
 
 async def _workers(engine: AsyncEngine, gateway: MemoryGateway, count: int) -> None:
     settings = checkout_settings()
-    terms = TopUpTerms(settings.pricing, settings.expires_in)
+    terms = TopUpTerms(settings.pricing, settings.expires_in, settings.redirects)
     await asyncio.gather(
         *(
             run_auto_top_ups(

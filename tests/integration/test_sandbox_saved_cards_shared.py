@@ -126,6 +126,22 @@ async def test_a_setup_page_opened_through_one_saves_the_card_through_the_other(
     assert (await one.checkout_details(setup.session_id)).status.value == "complete"
 
 
+async def test_a_replayed_charge_answers_alike_on_either_after_its_cancel(
+    two_gateways: tuple[SandboxGateway, SandboxGateway],
+) -> None:
+    one, two = two_gateways
+    customer = await _customer(one)
+    await one.save_card(customer, AUTHENTICATES)
+
+    first = await one.charge_off_session(_charge(customer, "auto_top_up:t4"))
+    assert first.intent_id is not None
+    await two.cancel_payment_intent(first.intent_id, deliver="never")
+    again = await two.charge_off_session(_charge(customer, "auto_top_up:t4"))
+
+    assert first.outcome is again.outcome is ChargeOutcome.AUTHENTICATION_REQUIRED
+    assert again.intent_id == first.intent_id
+
+
 # ---- a batch process of its own ----------------------------------------------------------
 
 
