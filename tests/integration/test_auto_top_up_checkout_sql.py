@@ -125,3 +125,20 @@ async def test_the_checkouts_events_delivered_at_once_complete_the_top_up_once(
     assert types.count("auto_top_up.succeeded") == 1
     assert types.count("auto_top_up.action_required") == 1
     assert await verify_ledger(uow_factory=factory) == []
+
+
+async def test_debits_while_the_user_has_not_paid_request_nothing_more(
+    engine: AsyncEngine,
+) -> None:
+    gateway = MemoryGateway(lambda: NOW)
+    await _waiting_for_the_user(engine, gateway)
+    factory, clock = uow_factory(engine), FixedClock(NOW)
+
+    async def one(i: int) -> None:
+        await debit(Debit("u1", 1, f"small{i}"), uow_factory=factory, clock=clock)
+
+    await asyncio.gather(*(one(i) for i in range(50)))
+
+    async with factory() as uow:
+        top_ups = await uow.auto_top_ups.since("u1", NOW.replace(day=1))
+    assert [t.status for t in top_ups] == [TopUpStatus.ACTION_REQUIRED]
