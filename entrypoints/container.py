@@ -35,7 +35,8 @@ from application.admin.adjust_credits import adjust_credits
 from application.alerts import settings as alert_settings
 from application.auto_top_up import cards
 from application.auto_top_up import settings as auto_top_up_settings
-from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.auto_top_up.ports import TopUpTerms
+from application.auto_top_up.run import run_auto_top_ups
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
@@ -134,7 +135,7 @@ def _service_key_hashes(settings: Settings) -> tuple[str, ...]:
 
 
 def _top_up_terms(checkout: CheckoutSettings) -> TopUpTerms:
-    return TopUpTerms(checkout.pricing, checkout.expires_in)
+    return TopUpTerms(checkout.pricing, checkout.expires_in, checkout.redirects)
 
 
 def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
