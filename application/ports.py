@@ -113,7 +113,10 @@ class UserRepository(Protocol):
 
     async def add_api_key(self, key: ApiKey) -> None: ...
 
-    async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+    async def find_key_owner(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """The unrevoked key with this hash and the user it belongs to (one statement
+        on SQL); None: no such key."""
+        ...
 
     async def count_active_api_keys(self, user_id: str) -> int:
         """Unrevoked keys, counted under a lock on the user's row: concurrent

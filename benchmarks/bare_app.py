@@ -1,8 +1,8 @@
 """The reference for reads: a bare Litestar endpoint returning a constant.
 
 Served exactly as ``creditline serve`` serves the app (uvicorn, the same number of
-workers, no access log, no log config), so a read's ratio to this is what our own work
-costs: authentication, the transaction, the query and the response.
+workers on the same listening socket, no access log, no log config), so a read's ratio
+to this is what our own work costs: authentication, the transaction, the query and the response.
 ``python -m benchmarks.bare_app`` (``HOST``, ``PORT``, ``BENCH_WORKERS``).
 """
 
@@ -30,16 +30,19 @@ def create() -> Litestar:
 def main() -> None:
     import uvicorn
 
+    from entrypoints.serving import serve_workers
+
     workers = int(os.environ.get("BENCH_WORKERS", "1"))
-    uvicorn.run(
-        "benchmarks.bare_app:create",
-        factory=True,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ["PORT"]),
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
+    options: dict[str, object] = {
+        "host": os.environ.get("HOST", "127.0.0.1"),
+        "port": int(os.environ["PORT"]),
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers > 1:  # as ``serve --workers``: the same listening socket
+        serve_workers("benchmarks.bare_app:create", workers, **options)
+        return
+    uvicorn.run(create(), **options)
 
 
 if __name__ == "__main__":

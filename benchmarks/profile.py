@@ -1,6 +1,6 @@
-"""Where one worker's CPU goes while it serves webhooks: py-spy, sampled from outside.
+"""Where one worker's CPU goes in each scenario: py-spy, sampled from outside.
 
-``Sampler(server, workdir).sampling(seconds)`` records one worker (``py-spy record
+``Sampler(server, workdir).sampling(seconds, scenario)`` records one worker (``py-spy record
 --format raw``, 200 samples/s, idle frames left out) while the scenario runs; ``top()``
 gives the functions with the most samples, on their own (self) and with what they
 call (total), as shares of all samples.
@@ -25,10 +25,12 @@ class Sampler:
     def __init__(self, server: AppServer, out: Path) -> None:
         self._server = server
         out.mkdir(parents=True, exist_ok=True)
-        self._out = out / "profile.txt"
+        self._dir = out
+        self._files: dict[str, Path] = {}
 
     @asynccontextmanager
-    async def sampling(self, seconds: float) -> AsyncIterator[None]:
+    async def sampling(self, seconds: float, scenario: str) -> AsyncIterator[None]:
+        self._files[scenario] = self._dir / f"profile-{scenario}.txt"
         executable = shutil.which("py-spy")
         if executable is None:
             raise RuntimeError("py-spy is missing: uv sync installs it (a dev dependency)")
@@ -45,7 +47,7 @@ class Sampler:
             "raw",
             "--nonblocking",
             "--output",
-            str(self._out),
+            str(self._files[scenario]),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -54,21 +56,26 @@ class Sampler:
         finally:
             await asyncio.wait_for(process.wait(), seconds + 30)
 
-    def top(self) -> dict[str, Any]:
-        own: Counter[str] = Counter()
-        total: Counter[str] = Counter()
-        samples = 0
-        for line in self._out.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            n = int(count)
-            frames = [_short(f) for f in stack.split(";") if f]
-            samples += n
-            if frames:
-                own[frames[-1]] += n
-            for frame in set(frames):
-                total[frame] += n
-        share = lambda c: [(f, round(100 * n / samples, 1)) for f, n in c.most_common(TOP)]  # noqa: E731
-        return {"samples": samples, "self_percent": share(own), "total_percent": share(total)}
+    def top(self) -> dict[str, dict[str, Any]]:
+        """Each sampled scenario's top functions."""
+        return {scenario: _top(path) for scenario, path in self._files.items()}
+
+
+def _top(path: Path) -> dict[str, Any]:
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        frames = [_short(f) for f in stack.split(";") if f]
+        samples += n
+        if frames:
+            own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    share = lambda c: [(f, round(100 * n / samples, 1)) for f, n in c.most_common(TOP)]  # noqa: E731
+    return {"samples": samples, "self_percent": share(own), "total_percent": share(total)}
 
 
 def _short(frame: str) -> str:

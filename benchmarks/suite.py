@@ -63,7 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="each measurement (5)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serve --workers")
     parser.add_argument("--scale", action="store_true", help="then again at ten million rows")
-    parser.add_argument("--profile", action="store_true", help="py-spy one worker (webhooks)")
+    parser.add_argument("--profile", action="store_true", help="py-spy one worker in each scenario")
     parser.add_argument("--only", nargs="*", help="these scenarios only (a quick look)")
     parser.add_argument(
         "--batch-rows", type=int, default=2000, help="expire-sessions rows (0: skip)"
@@ -134,8 +134,8 @@ async def _pass(
     figures: list[Figure] = []
     await warm_up(bench)
     for scenario in scenarios:
-        if sampler is not None and scenario.name == "webhook_16":
-            async with sampler.sampling(bench.seconds):
+        if sampler is not None:
+            async with sampler.sampling(bench.seconds, scenario.name):
                 figures.append(await scenario.run(bench))
         else:
             figures.append(await scenario.run(bench))

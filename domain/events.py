@@ -530,12 +530,14 @@ class AutoTopUpSucceeded(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AutoTopUpActionRequired(DomainEvent):
-    """The bank wants the user to authenticate the charge, at ``url``."""
+    """The bank wants the user to authenticate the charge: they pay the top-up at ``url``
+    (a hosted Checkout, payment ``payment_id``) until ``expires_at``."""
 
     type: ClassVar[str] = "auto_top_up.action_required"
     top_up_id: str
     payment_id: str
     url: str
+    expires_at: datetime
 
     @property
     def key(self) -> str:

@@ -56,6 +56,7 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
     import uvicorn
 
     from entrypoints.http.app import create_app
+    from entrypoints.serving import serve_workers
 
     settings = _settings()
     configure_logging()
@@ -74,7 +75,7 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
         "access_log": False,
     }
     if workers > 1:
-        uvicorn.run("entrypoints.cli:worker_app", factory=True, workers=workers, **options)
+        serve_workers("entrypoints.cli:worker_app", workers, **options)
         return
     uvicorn.run(create_app(build_container(settings)), **options)
 

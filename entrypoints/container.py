@@ -23,7 +23,7 @@ from adapters.outbound.httpx_sender import HttpxSender
 from adapters.sandbox.gateway import SandboxGateway
 from adapters.sandbox.sql_store import SqlSandboxStore
 from adapters.sqlalchemy.engine import make_engine
-from adapters.sqlalchemy.uow import uow_factory
+from adapters.sqlalchemy.uow import read_uow_factory, uow_factory
 from adapters.stripe.client import StripeGateway
 from adapters.stripe.events import TRANSLATED_TYPES
 from application import queries
@@ -35,7 +35,8 @@ from application.admin.adjust_credits import adjust_credits
 from application.alerts import settings as alert_settings
 from application.auto_top_up import cards
 from application.auto_top_up import settings as auto_top_up_settings
-from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.auto_top_up.ports import TopUpTerms
+from application.auto_top_up.run import run_auto_top_ups
 from application.bootstrap import follow_ups
 from application.credits.expire_credits import expire_credits
 from application.ids import hash_api_key
@@ -137,7 +138,7 @@ def _service_key_hashes(settings: Settings) -> tuple[str, ...]:
 
 
 def _top_up_terms(checkout: CheckoutSettings) -> TopUpTerms:
-    return TopUpTerms(checkout.pricing, checkout.expires_in)
+    return TopUpTerms(checkout.pricing, checkout.expires_in, checkout.redirects)
 
 
 def _bound(use_case: Callable[..., Any], **collaborators: Any) -> providers.Provider[Any]:
@@ -151,6 +152,7 @@ class UseCases(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Dependency()
     uow_factory = providers.Dependency()
+    read_uow_factory = providers.Dependency()  # reads that never write: no BEGIN/ROLLBACK
     gateway = providers.Dependency()
     outbound_sender = providers.Dependency()
     metrics = providers.Dependency(instance_of=PrometheusMetrics)
@@ -168,7 +170,7 @@ class UseCases(containers.DeclarativeContainer):
         users.authenticate,
         admin_key_hashes=admin_key_hashes,
         service_key_hashes=service_key_hashes,
-        uow_factory=uow_factory,
+        uow_factory=read_uow_factory,
     )
     create_user = _bound(
         users.create_user,
@@ -186,10 +188,9 @@ class UseCases(containers.DeclarativeContainer):
     list_api_keys = _bound(users.list_api_keys, uow_factory=uow_factory)
     revoke_api_key = _bound(users.revoke_api_key, uow_factory=uow_factory, clock=clock)
     get_trial = _bound(trials.get_trial, uow_factory=uow_factory)
-    # A user's own balance: an account not opened yet reads as empty.
-    get_account = _bound(balance.get_balance, uow_factory=uow_factory, clock=clock, missing_ok=True)
-    list_entries = _bound(queries.list_entries, uow_factory=uow_factory)
-    get_runway = _bound(alert_settings.get_runway, uow_factory=uow_factory, clock=clock)
+    # A user's own balance and runway: an account not opened yet reads as empty.
+    get_own_balance = _bound(balance.get_own_balance, uow_factory=read_uow_factory, clock=clock)
+    list_entries = _bound(queries.list_entries, uow_factory=read_uow_factory)
     update_alert_settings = _bound(
         alert_settings.update_alert_settings, uow_factory=uow_factory, clock=clock
     )
@@ -337,6 +338,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
     engine = providers.Singleton(make_engine, settings.provided.database_url)
     uow_factory = providers.Singleton(_uow_factory, engine, metrics, settings)
+    read_uow_factory = providers.Singleton(read_uow_factory, engine)
     gateway = providers.Selector(
         settings.provided.payment_gateway,
         sandbox=providers.Singleton(_sandbox, settings, uow_factory, clock, engine, metrics),
@@ -348,6 +350,7 @@ class Container(containers.DeclarativeContainer):
         settings=settings,
         clock=clock,
         uow_factory=uow_factory,
+        read_uow_factory=read_uow_factory,
         gateway=gateway,
         outbound_sender=outbound_sender,
         metrics=metrics,

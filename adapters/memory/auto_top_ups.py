@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.state import MemoryState, in_utc
-from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, TopUpStatus
+from domain.auto_top_up import IN_FLIGHT, AutoTopUp, AutoTopUpSettings, TopUpStatus
 
-_COUNTED = (TopUpStatus.REQUESTED, TopUpStatus.SUCCEEDED)
+_COUNTED = (*IN_FLIGHT, TopUpStatus.SUCCEEDED)
 
 
 class MemoryAutoTopUpRepository:
@@ -24,7 +24,7 @@ class MemoryAutoTopUpRepository:
 
     async def request(self, top_up: AutoTopUp, monthly_limit: int, since: datetime) -> bool:
         mine = [t for t in self._state.auto_top_ups.values() if t.user_id == top_up.user_id]
-        if any(t.status is TopUpStatus.REQUESTED for t in mine):
+        if any(t.in_flight for t in mine):
             return False
         spent = sum(t.amount for t in mine if t.created_at >= since and t.status in _COUNTED)
         if spent + top_up.amount > monthly_limit:
@@ -49,6 +49,14 @@ class MemoryAutoTopUpRepository:
 
     async def get(self, top_up_id: str, *, for_update: bool = False) -> AutoTopUp | None:
         return self._state.auto_top_ups.get(top_up_id)
+
+    async def by_checkout_payment(
+        self, payment_id: str, *, for_update: bool = False
+    ) -> AutoTopUp | None:
+        found = (
+            t for t in self._state.auto_top_ups.values() if t.checkout_payment_id == payment_id
+        )
+        return next(found, None)
 
     async def save(self, top_up: AutoTopUp) -> None:
         self._state.auto_top_ups[top_up.id] = in_utc(top_up)

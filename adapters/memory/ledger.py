@@ -17,8 +17,10 @@ from adapters.memory.state import MemoryState, in_utc
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from application.ports import Page
 from domain.errors import NotFound
-from domain.ledger import Account, Allocation, LedgerEntry, Lot, Posting
+from domain.ledger import Account, Allocation, EntryKind, LedgerEntry, Lot, Posting
 from domain.lots import consume, covers, refill, refusal
+
+_SPENT_KINDS = (EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE)
 
 
 class MemoryLedgerRepository:
@@ -83,6 +85,17 @@ class MemoryLedgerRepository:
 
     async def account(self, user_id: str) -> Account | None:
         return self._state.accounts.get(user_id)
+
+    async def account_and_spent(self, user_id: str, since: datetime) -> tuple[Account, int] | None:
+        account = self._state.accounts.get(user_id)
+        if account is None:
+            return None
+        spent = -sum(
+            e.credits
+            for e in self._state.entries.values()
+            if e.user_id == user_id and e.kind in _SPENT_KINDS and e.created_at >= since
+        )
+        return account, spent
 
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]:
         check_limit(limit)

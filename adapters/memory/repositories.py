@@ -156,8 +156,8 @@ class MemoryUserRepository:
             raise Conflict(f"api key {key.id} already exists")
         self._state.api_keys[key.id] = stored
 
-    async def find_api_key(self, key_hash: str) -> ApiKey | None:
-        return next(
+    async def find_key_owner(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        key = next(
             (
                 key
                 for key in self._state.api_keys.values()
@@ -165,6 +165,8 @@ class MemoryUserRepository:
             ),
             None,
         )
+        user = None if key is None else self._state.users.get(key.user_id)
+        return None if key is None or user is None else (key, user)
 
     async def count_active_api_keys(self, user_id: str) -> int:
         keys = self._state.api_keys.values()

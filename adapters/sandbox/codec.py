@@ -14,6 +14,7 @@ from adapters.sandbox.store import StoredObject
 from adapters.sandbox.subscription_records import (
     CustomerRecord,
     InvoiceRecord,
+    SetupSessionRecord,
     SubscriptionRecord,
     SubscriptionSessionRecord,
 )
@@ -25,6 +26,7 @@ Record = (
     SessionRecord
     | IntentRecord
     | CustomerRecord
+    | SetupSessionRecord
     | SubscriptionSessionRecord
     | SubscriptionRecord
     | InvoiceRecord
@@ -34,6 +36,7 @@ KINDS: dict[str, type[Record]] = {
     SESSION: SessionRecord,
     INTENT: IntentRecord,
     "customer": CustomerRecord,
+    "checkout.session.setup": SetupSessionRecord,
     "checkout.session.subscription": SubscriptionSessionRecord,
     "subscription": SubscriptionRecord,
     "invoice": InvoiceRecord,
@@ -50,12 +53,15 @@ def decode(stored: StoredObject) -> Record:
 
 
 def linked_ids(record: Record) -> set[str]:
-    """What an operation on ``record`` may need too: the other half of a Checkout; a
-    subscription's customer and invoices; an invoice's subscription and PaymentIntent."""
+    """What an operation on ``record`` may need too: the other half of a Checkout; the
+    customer a setup-mode Checkout saves a card for; a subscription's customer and
+    invoices; an invoice's subscription and PaymentIntent."""
     if isinstance(record, SessionRecord):
         linked = [record.intent_id]
     elif isinstance(record, IntentRecord):
         linked = [record.session_id, record.invoice_id]
+    elif isinstance(record, SetupSessionRecord):
+        linked = [record.customer_id]
     elif isinstance(record, SubscriptionSessionRecord):
         linked = [record.customer_id, record.subscription_id]
     elif isinstance(record, SubscriptionRecord):

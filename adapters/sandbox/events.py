@@ -33,6 +33,7 @@ def session_object(session: SessionRecord) -> dict[str, Any]:
         "amount_total": session.amount,
         "currency": session.currency,
         "payment_intent": session.intent_id,
+        "customer": session.customer_id,
         "metadata": dict(session.metadata),
         "success_url": session.success_url,
         "cancel_url": session.cancel_url,

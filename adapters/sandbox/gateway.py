@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from adapters.sandbox import customer, merchant
-from adapters.sandbox.card_setup import SetupRecord, as_saved, new_setup
+from adapters.sandbox import card_setup, customer, merchant
+from adapters.sandbox.card_setup import as_saved, card_of
 from adapters.sandbox.cards import SandboxCard, find_card
 from adapters.sandbox.customer import CheckoutLapsed
 from adapters.sandbox.memory_store import MemorySandboxStore
 from adapters.sandbox.records import CheckoutDetails, Outcome, SandboxEvent
 from adapters.sandbox.saved_cards import charge_of, confirm_off_session
+from adapters.sandbox.state import SandboxState
 from adapters.sandbox.store import SandboxStore
 from adapters.sandbox.subscription_gateway import SandboxSubscriptionGateway
 from adapters.sandbox.transact import Operation, transact
@@ -37,13 +38,12 @@ from application.purchases.gateway import (
     CheckoutCreated,
     CheckoutRequest,
     CheckoutState,
-    CheckoutStatus,
     PaymentIntentRequest,
     PaymentIntentState,
 )
 from application.refunds.gateway import GatewayRefund, RefundRequest
 from application.webhooks.events import GatewayEvent
-from domain.errors import GatewayRejected, NotFound
+from domain.errors import NotFound
 
 T = TypeVar("T")
 
@@ -63,8 +63,6 @@ class SandboxGateway(SandboxSubscriptionGateway):
         self._subscription_events: list[SandboxEvent] = []  # this process's, for tests
         self._public_url = public_url.rstrip("/")
         self._now = now
-        self._saved_cards: dict[str, SandboxCard] = {}  # by customer id
-        self._setups: dict[str, SetupRecord] = {}  # setup-mode sessions, by id
 
     # ---- PaymentGateway -------------------------------------------------------------------
 
@@ -131,43 +129,40 @@ class SandboxGateway(SandboxSubscriptionGateway):
         kept = await self._events(int(created_after.timestamp()))
         return [event.translate() for event in kept]
 
-    # ---- saved cards (adapters.sandbox.saved_cards); kept in this process's memory ---------
+    # ---- saved cards (adapters.sandbox.card_setup), on the customers in the store --------
 
-    def save_card(self, customer_id: str, card_number: str) -> SandboxCard:
+    async def save_card(self, customer_id: str, card_number: str) -> SandboxCard:
         """The customer's default payment method from now on (a completed setup)."""
-        card = self._saved_cards[customer_id] = find_card(card_number)
+        card = find_card(card_number)
+        await self._transact(
+            lambda state, _: card_setup.save_card(state, customer_id, card), target=customer_id
+        )
         return card
 
-    def saved_card(self, customer_id: str) -> SandboxCard | None:
-        return self._saved_cards.get(customer_id)
-
     async def create_setup_session(self, request: SetupRequest) -> SetupSession:
-        setup = new_setup(request)
-        self._setups[setup.id] = setup
-        return SetupSession(setup.id, f"{self._public_url}/sandbox/checkout/{setup.id}")
+        setup = await self._transact(
+            lambda state, now: card_setup.create_setup(state, request, self._public_url, now),
+            target=request.customer_id,
+            key=request.idempotency_key,
+        )
+        return SetupSession(setup.id, setup.url)
 
     async def default_card(self, customer_id: str) -> SavedCard | None:
-        card = self._saved_cards.get(customer_id)
+        card = await self._card_of(customer_id)
         return None if card is None else as_saved(card)
 
     async def remove_default_card(self, customer_id: str) -> None:
-        self._saved_cards.pop(customer_id, None)
+        await self._transact(
+            lambda state, _: card_setup.remove_card(state, customer_id), target=customer_id
+        )
 
     async def use_setup_payment_method(self, setup_intent_id: str, customer_id: str) -> str | None:
         """The sandbox's setup page already saved the card as the default; its id, if any."""
-        card = self._saved_cards.get(customer_id)
+        card = await self._card_of(customer_id)
         return None if card is None else f"pm_sandbox_{card.number[-4:]}"
 
-    def _complete_setup(self, session_id: str, card_number: str) -> Outcome:
-        setup = self._setups[session_id]
-        if setup.status is not CheckoutStatus.OPEN:
-            raise GatewayRejected(f"session {session_id} is complete", code="session_complete")
-        self.save_card(setup.request.customer_id, card_number)
-        setup.status = CheckoutStatus.COMPLETE
-        return Outcome("succeeded", (), "Card saved")
-
     async def charge_off_session(self, request: OffSessionRequest) -> OffSessionCharge:
-        card = self._saved_cards.get(request.customer_id)
+        card = await self._card_of(request.customer_id)
         if card is None:
             return OffSessionCharge(ChargeOutcome.NO_PAYMENT_METHOD, error="no_payment_method")
         intent_id = (await self.create_payment_intent(request.as_intent())).intent_id
@@ -176,20 +171,25 @@ class SandboxGateway(SandboxSubscriptionGateway):
             lambda state, now: confirm_off_session(state, intent_id, card, now),
             "now",
         )
-        return await self._read(
-            intent_id, lambda state, _: charge_of(state, intent_id, self._public_url)
-        )
+        return await self._read(intent_id, lambda state, _: charge_of(state, intent_id))
+
+    async def _card_of(self, customer_id: str) -> SandboxCard | None:
+        return await self._read(customer_id, lambda state, _: card_of(state, customer_id))
 
     # ---- what the customer does (the test page and the JSON API) --------------------------
 
     async def pay_checkout(
         self, session_id: str, card_number: str, deliver: DeliveryMode = "now"
     ) -> Outcome:
-        if await self.is_subscription_checkout(session_id):
+        kind = await self._checkout_kind(session_id)
+        if kind == "subscription":
             return await self.pay_subscription_checkout(session_id, card_number, deliver)
-        if session_id in self._setups:
-            return self._complete_setup(session_id, card_number)
         card = find_card(card_number)
+        if kind == "setup":
+            return await self._transact(
+                lambda state, _: card_setup.complete_setup(state, session_id, card),
+                target=session_id,
+            )
         return await self._act(
             session_id,
             lambda state, now: customer.pay_checkout(state, session_id, card, now),
@@ -223,11 +223,24 @@ class SandboxGateway(SandboxSubscriptionGateway):
         )
 
     async def checkout_details(self, session_id: str) -> CheckoutDetails:
-        if await self.is_subscription_checkout(session_id):
+        kind = await self._checkout_kind(session_id)
+        if kind == "subscription":
             return await self.subscription_checkout_details(session_id)
-        if session_id in self._setups:
-            return self._setups[session_id].details()
+        if kind == "setup":
+            return await self._read(
+                session_id, lambda state, _: state.book.setup(session_id).details()
+            )
         return await self._read(session_id, lambda state, _: state.details(session_id))
+
+    async def _checkout_kind(self, session_id: str) -> str:
+        """``subscription``, ``setup`` or ``payment`` (the mode of the session)."""
+
+        def kind(state: SandboxState, _: datetime) -> str:
+            if session_id in state.book.sessions:
+                return "subscription"
+            return "setup" if session_id in state.book.setups else "payment"
+
+        return await self._read(session_id, kind)
 
     # ---- for tests and scripts -------------------------------------------------------------
 

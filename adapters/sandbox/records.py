@@ -115,6 +115,7 @@ class SessionRecord:
     intent_id: str
     status: CheckoutStatus = CheckoutStatus.OPEN
     paid: bool = False
+    customer_id: str | None = None  # the customer it was made for, if any
 
     def state(self) -> CheckoutState:
         return CheckoutState(

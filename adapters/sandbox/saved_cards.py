@@ -1,7 +1,7 @@
 """Off-session charges of saved cards in the sandbox, as Stripe test mode does them.
 
-Without the user present, ``4000 0027 6000 3184`` asks for authentication (the user
-must authenticate the PaymentIntent at the link given), ``4000 0000 0000 0341``
+Without the user present, ``4000 0027 6000 3184`` asks for authentication (the service
+then cancels the PaymentIntent and sends the user a Checkout), ``4000 0000 0000 0341``
 attached fine but every charge is declined, and ``4000 0025 0000 3155``, once saved,
 needs no authentication. The other cards behave as on-session.
 """
@@ -36,13 +36,15 @@ def confirm_off_session(
     return customer.confirm_intent(state, intent_id, card, now)
 
 
-def charge_of(state: SandboxState, intent_id: str, public_url: str) -> OffSessionCharge:
+def charge_of(state: SandboxState, intent_id: str) -> OffSessionCharge:
+    """The answer to the charge, the same when its key is replayed: one that asked for
+    authentication still says so after the service canceled it, as Stripe replays the
+    first response."""
     intent = state.intent(intent_id)
     if intent.status is IntentStatus.SUCCEEDED:
         return OffSessionCharge(ChargeOutcome.SUCCEEDED, intent_id)
-    if intent.status is IntentStatus.REQUIRES_ACTION:
-        url = f"{public_url}/sandbox/authenticate/{intent_id}"
+    if intent.last_error == AUTHENTICATION_REQUIRED:
         return OffSessionCharge(
-            ChargeOutcome.AUTHENTICATION_REQUIRED, intent_id, "authentication_required", url
+            ChargeOutcome.AUTHENTICATION_REQUIRED, intent_id, AUTHENTICATION_REQUIRED.code
         )
     return OffSessionCharge(ChargeOutcome.DECLINED, intent_id, intent.failure_reason())

@@ -27,6 +27,7 @@ from adapters.sandbox.store import Changes, StoredKey, StoredObject
 from adapters.sandbox.subscription_records import (
     CustomerRecord,
     InvoiceRecord,
+    SetupSessionRecord,
     SubscriptionBook,
     SubscriptionRecord,
 )
@@ -49,7 +50,7 @@ class SandboxState:
         self._public_url = public_url.rstrip("/")
         self.sessions: dict[str, SessionRecord] = {}
         self.intents: dict[str, IntentRecord] = {}
-        self.book = SubscriptionBook()  # customers, subscriptions and their invoices
+        self.book = SubscriptionBook()  # customers and their cards, subscriptions, invoices
         self.events: list[SandboxEvent] = []
         self._loaded = {stored.id: stored for stored in loaded}
         self._keys = dict(keys or {})
@@ -68,6 +69,8 @@ class SandboxState:
             self.book.subscriptions[record.id] = record
         elif isinstance(record, InvoiceRecord):
             self.book.invoices[record.id] = record
+        elif isinstance(record, SetupSessionRecord):
+            self.book.setups[record.id] = record
         else:
             self.book.sessions[record.id] = record
 
@@ -98,6 +101,7 @@ class SandboxState:
             expires_at=request.expires_at,
             created=timestamp(now),
             intent_id=intent.id,
+            customer_id=params.get("customer"),
         )
         self.sessions[session_id] = session
         self.remember(request.idempotency_key, request, session_id)

@@ -129,9 +129,6 @@ class SandboxSubscriptionGateway:
 
     # ---- what the customer, or time, does ---------------------------------------------
 
-    async def is_subscription_checkout(self, session_id: str) -> bool:
-        return await self._read(session_id, lambda state, _: session_id in state.book.sessions)
-
     async def subscription_checkout_details(self, session_id: str) -> CheckoutDetails:
         return await self._read(
             session_id,

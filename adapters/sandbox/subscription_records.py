@@ -1,5 +1,6 @@
-"""What the sandbox keeps about customers, subscription Checkouts, subscriptions and
-invoices, behind one small store (``SubscriptionBook``), and how each reads as a
+"""What the sandbox keeps about customers (and the cards they saved, through setup-mode
+Checkouts), subscription Checkouts, subscriptions and invoices, behind one small store
+(``SubscriptionBook``), and how each reads as a
 Stripe object of the pinned API version (so ``adapters.stripe.billing`` translates
 the sandbox's objects exactly as Stripe's).
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.sandbox.records import new_id
+from adapters.sandbox.records import CheckoutDetails, new_id
 from application.purchases.gateway import CheckoutStatus
 from domain.errors import NotFound
 from domain.plans import Plan
@@ -26,12 +27,38 @@ class CustomerRecord:
     email: str
     user_id: str
     fail_next_charges: int = 0  # renewals (or upgrades) to decline, for rehearsals
+    default_card: str | None = None  # the test card number off-session charges use
 
     def charge_declined(self) -> bool:
         if self.fail_next_charges > 0:
             self.fail_next_charges -= 1
             return True
         return False
+
+
+@dataclass(slots=True)
+class SetupSessionRecord:
+    """A Checkout Session in setup mode: paying it saves the card (``card_setup``)."""
+
+    id: str
+    customer_id: str
+    user_id: str
+    success_url: str
+    cancel_url: str
+    url: str
+    created: int
+    status: CheckoutStatus = CheckoutStatus.OPEN
+
+    def details(self) -> CheckoutDetails:
+        return CheckoutDetails(
+            session_id=self.id,
+            status=self.status,
+            amount=0,
+            currency="usd",
+            description="Save a card for auto top-up",
+            success_url=self.success_url,
+            cancel_url=self.cancel_url,
+        )
 
 
 @dataclass(slots=True)
@@ -89,12 +116,16 @@ class SubscriptionBook:
 
     def __init__(self) -> None:
         self.customers: dict[str, CustomerRecord] = {}
+        self.setups: dict[str, SetupSessionRecord] = {}
         self.sessions: dict[str, SubscriptionSessionRecord] = {}
         self.subscriptions: dict[str, SubscriptionRecord] = {}
         self.invoices: dict[str, InvoiceRecord] = {}
 
     def customer(self, customer_id: str) -> CustomerRecord:
         return _found(self.customers, customer_id, "customer")
+
+    def setup(self, session_id: str) -> SetupSessionRecord:
+        return _found(self.setups, session_id, "checkout session")
 
     def session(self, session_id: str) -> SubscriptionSessionRecord:
         return _found(self.sessions, session_id, "checkout session")
@@ -112,9 +143,16 @@ class SubscriptionBook:
 
     def records(
         self,
-    ) -> list[CustomerRecord | SubscriptionSessionRecord | SubscriptionRecord | InvoiceRecord]:
+    ) -> list[
+        CustomerRecord
+        | SetupSessionRecord
+        | SubscriptionSessionRecord
+        | SubscriptionRecord
+        | InvoiceRecord
+    ]:
         return [
             *self.customers.values(),
+            *self.setups.values(),
             *self.sessions.values(),
             *self.subscriptions.values(),
             *self.invoices.values(),

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.tables import IN_FLIGHT, auto_top_up_settings, auto_top_ups
+from domain.auto_top_up import IN_FLIGHT as COUNTED_IN_FLIGHT
 from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, TopUpStatus
 
-_COUNTED = (TopUpStatus.REQUESTED.value, TopUpStatus.SUCCEEDED.value)
+# What the monthly limit counts: top-ups in flight and those that succeeded.
+_COUNTED = (*(s.value for s in COUNTED_IN_FLIGHT), TopUpStatus.SUCCEEDED.value)
 _SETTINGS = (
     "enabled", "threshold_credits", "amount", "currency", "package_id", "monthly_limit", "failures",
 )  # fmt: skip
@@ -94,6 +96,15 @@ class SqlAutoTopUpRepository:
         row = (await self._conn.execute(query)).first()
         return None if row is None else _top_up(row)
 
+    async def by_checkout_payment(
+        self, payment_id: str, *, for_update: bool = False
+    ) -> AutoTopUp | None:
+        query = select(auto_top_ups).where(auto_top_ups.c.checkout_payment_id == payment_id)
+        if for_update and self._pg:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _top_up(row)
+
     async def save(self, top_up: AutoTopUp) -> None:
         values = _row(top_up)
         del values["id"]
@@ -123,6 +134,8 @@ def _row(top_up: AutoTopUp) -> dict[str, Any]:
         "payment_id": top_up.payment_id,
         "last_error": top_up.last_error,
         "created_at": top_up.created_at,
+        "checkout_payment_id": top_up.checkout_payment_id,
+        "action_url": top_up.action_url,
     }
 
 
@@ -139,4 +152,6 @@ def _top_up(row: Any) -> AutoTopUp:
         payment_id=row.payment_id,
         last_error=row.last_error,
         created_at=row.created_at,
+        checkout_payment_id=row.checkout_payment_id,
+        action_url=row.action_url,
     )

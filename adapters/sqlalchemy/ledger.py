@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
@@ -65,6 +65,22 @@ _MOVE = (
 # domain.lots.covers, in SQL: the update is chosen by ``posting.may_go_negative`` and
 # this WHERE clause lets the available balance (balance - held) take the debit or not.
 _MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0)
+
+_SPENT_KINDS = (EntryKind.USAGE_DEBIT.value, EntryKind.HOLD_CAPTURE.value)
+_ACCOUNT_AND_SPENT = select(
+    accounts.c.user_id,
+    accounts.c.balance,
+    accounts.c.held,
+    select(func.coalesce(func.sum(-ledger_entries.c.credits), 0))
+    .where(
+        ledger_entries.c.user_id == accounts.c.user_id,
+        ledger_entries.c.kind.in_(_SPENT_KINDS),
+        ledger_entries.c.created_at >= bindparam("since"),
+    )
+    .scalar_subquery()
+    .label("spent"),
+).where(accounts.c.user_id == bindparam("u"))
+"""The balance read: the account row by key and one range of the (user, time) index."""
 
 
 class SqlLedgerRepository:
@@ -185,6 +201,10 @@ class SqlLedgerRepository:
         )
         row = (await self._conn.execute(statement)).first()
         return None if row is None else Account(row.user_id, row.balance, row.held)
+
+    async def account_and_spent(self, user_id: str, since: datetime) -> tuple[Account, int] | None:
+        row = (await self._conn.execute(_ACCOUNT_AND_SPENT, {"u": user_id, "since": since})).first()
+        return None if row is None else (Account(row.user_id, row.balance, row.held), row.spent)
 
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]:
         check_limit(limit)

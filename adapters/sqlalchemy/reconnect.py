@@ -11,7 +11,9 @@ again on a fresh connection, once: a database that is still away fails it again.
 Only a transaction's first statement is retried, and only in a transaction begun by
 that statement (as ``async with uow:`` and a bare ``connect()`` do): a failure after
 it is the caller's to see, since its work so far is lost; and under ``AUTOCOMMIT`` a
-statement may have been applied before the connection dropped.
+statement may have been applied before the connection dropped. The exception is a
+connection marked ``READS_ONLY`` (the read-only unit of work): its statements are
+reads, each its own transaction, so any of them runs again on a fresh connection.
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+READS_ONLY = "creditline_reads_only"
+"""Execution option: every statement on this autocommit connection is a read."""
+
 
 async def first_statement(conn: AsyncConnection, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run ``attempt``; if it begins the transaction and meets a dead connection, again."""
     if conn.in_transaction() or conn.sync_connection is None:
         return await attempt()
-    if conn.sync_connection._is_autocommit_isolation():
+    sync = conn.sync_connection
+    if sync._is_autocommit_isolation() and not sync.get_execution_options().get(READS_ONLY):
         return await attempt()
     try:
         return await attempt()
@@ -40,7 +46,7 @@ async def first_statement(conn: AsyncConnection, attempt: Callable[[], Awaitable
         if not exc.connection_invalidated:
             raise
         log.warning("database_reconnect error=%s", type(exc.orig).__name__)
-        await conn.rollback()  # ends the transaction of the dead connection
+        await conn.rollback()  # ends the transaction of the dead connection, if any
     return await attempt()
 
 

@@ -495,7 +495,7 @@ auto_top_up_settings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-IN_FLIGHT = text("status = 'requested'")
+IN_FLIGHT = text("status IN ('requested', 'action_required')")  # domain.auto_top_up.IN_FLIGHT
 auto_top_ups = Table(
     "auto_top_ups",
     metadata,
@@ -510,10 +510,15 @@ auto_top_ups = Table(
     Column("payment_id", ID),
     Column("last_error", String(500)),
     Column("created_at", UtcDateTime, nullable=False),
+    # The Checkout opened when the bank asked for authentication, and its page.
+    Column("checkout_payment_id", ID),
+    Column("action_url", Text),
     # At most one top-up in flight per user: the database, not the code, decides.
     Index(None, "user_id", unique=True, postgresql_where=IN_FLIGHT, sqlite_where=IN_FLIGHT),
     Index(None, "user_id", "created_at"),
     Index(None, "status", "next_attempt_at"),
+    # Found from its Checkout's payment when that is paid or closes.
+    Index(None, "checkout_payment_id", unique=True),
 )
 
 # ---- operators: credit adjustments ---------------------------------------------------

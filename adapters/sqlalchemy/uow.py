@@ -8,6 +8,11 @@ committing rolls back, also after an exception. Repositories never commit.
 
 Wiring: ``make_engine(url)`` once per process, then ``uow_factory(engine)`` is the
 application's ``UnitOfWorkFactory``.
+
+``read_uow_factory(engine)`` gives units for reads that need no snapshot (a balance,
+a page of history, a key's owner): their connection is in autocommit, so each
+statement is its own transaction and no ``BEGIN``/``ROLLBACK`` round trips surround
+it. Such a unit refuses ``commit()``; only use cases that never write are bound to it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payments import SqlPaymentRepository
+from adapters.sqlalchemy.reconnect import READS_ONLY
 from adapters.sqlalchemy.referrals import SqlReferralRepository
 from adapters.sqlalchemy.spending import SqlSpendingLedger
 from adapters.sqlalchemy.subscriptions import SqlCustomerRepository, SqlSubscriptionRepository
@@ -43,9 +49,13 @@ from domain.events import DomainEvent
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine, bus: MessageBus | None = None) -> None:
-        """``bus``: the same-transaction follow-ups; by default the application's own."""
+    def __init__(
+        self, engine: AsyncEngine, bus: MessageBus | None = None, *, read_only: bool = False
+    ) -> None:
+        """``bus``: the same-transaction follow-ups; by default the application's own.
+        ``read_only``: the connection is in autocommit, ``commit()`` is refused."""
         self._engine = engine
+        self._read_only = read_only
         self._bus = follow_ups() if bus is None else bus
         self._conn: AsyncConnection | None = None
         self._new = NewEvents()
@@ -55,6 +65,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self._conn is not None:
             raise RuntimeError("a unit of work is not re-entrant; ask the factory for another")
         conn = await self._engine.connect()
+        if self._read_only:
+            await conn.execution_options(isolation_level="AUTOCOMMIT", **{READS_ONLY: True})
         self._conn = conn
         self._new = NewEvents()
         self._held = HeldOutcome()
@@ -105,6 +117,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         tell the bus's observers."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with uow:'")
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         published = await self._bus.publish(self, self._new)
         await self._held.flush(self._conn)  # the gateway event outcome, unless sent already
         await self._conn.commit()
@@ -120,5 +134,15 @@ def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWor
 
     def make() -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(engine, follow)
+
+    return make
+
+
+def read_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    """Units of work for reads only: autocommit statements, no transaction around them.
+    A connection is back in transactions when returned to the pool."""
+
+    def make() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(engine, MessageBus(), read_only=True)
 
     return make

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select, tuple_, update
+from sqlalchemy import Row, bindparam, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +15,13 @@ from adapters.sqlalchemy.tables import UtcDateTime, api_keys, users
 from application.ports import Page
 from domain.errors import Conflict, EmailTaken
 from domain.user import ApiKey, User
+
+_KEY_OWNER = (
+    select(*(c.label(f"key_{c.name}") for c in api_keys.c), *users.c)
+    .join_from(api_keys, users, users.c.id == api_keys.c.user_id)
+    .where(api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
+)
+"""Authentication: the key by its unique hash and its owner, in one statement."""
 
 
 class SqlUserRepository:
@@ -49,12 +56,13 @@ class SqlUserRepository:
     async def add_api_key(self, key: ApiKey) -> None:
         await self._conn.execute(insert(api_keys).values(asdict(key)))
 
-    async def find_api_key(self, key_hash: str) -> ApiKey | None:
-        statement = select(api_keys).where(
-            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
-        )
-        row = (await self._conn.execute(statement)).first()
-        return None if row is None else _key(row)
+    async def find_key_owner(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        row = (await self._conn.execute(_KEY_OWNER, {"key_hash": key_hash})).first()
+        if row is None:
+            return None
+        values = row._mapping
+        key = ApiKey(**{c.name: values[f"key_{c.name}"] for c in api_keys.c})
+        return key, User(**{c.name: values[c.name] for c in users.c})
 
     async def count_active_api_keys(self, user_id: str) -> int:
         """The user's row is locked first (FOR UPDATE; SQLite has one writer anyway)."""

@@ -33,8 +33,9 @@ def checkout_params(req: CheckoutRequest) -> SessionCreateParams:
 
     The PaymentIntent gets the payment and user ids too, so a ``payment_intent.succeeded``
     that overtakes ``checkout.session.completed`` can still be matched to the payment.
+    An auto top-up's Checkout is made for the user's customer and names the top-up.
     """
-    return {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -59,6 +60,11 @@ def checkout_params(req: CheckoutRequest) -> SessionCreateParams:
             "metadata": {"payment_id": req.payment_id, "user_id": req.user_id},
         },
     }
+    if req.customer_id is not None:
+        params["customer"] = req.customer_id
+    if req.auto_top_up_id is not None:
+        params["metadata"] = {**params["metadata"], "auto_top_up_id": req.auto_top_up_id}
+    return params
 
 
 def with_session_placeholder(url: str) -> str:

@@ -137,10 +137,10 @@ async def authenticate(
     if any(hmac.compare_digest(digest, service) for service in service_key_hashes):
         return Principal(user=None, is_admin=False, is_service=True)
     async with uow_factory() as uow:
-        key = await uow.users.find_api_key(digest)
-        user = await uow.users.get(key.user_id) if key is not None else None
-    if key is None or user is None:
+        found = await uow.users.find_key_owner(digest)
+    if found is None:
         raise Unauthenticated("invalid or revoked API key")
+    key, user = found
     return Principal(user=user, is_admin=user.is_admin, key_id=key.id)
 
 

@@ -1,16 +1,19 @@
-"""Auto top-up settings and requests (``uow.auto_top_ups``), and the gateway's
-off-session charge of a saved card."""
+"""Auto top-up settings and requests (``uow.auto_top_ups``), the gateway's off-session
+charge of a saved card, and what the worker needs besides (``AutoTopUpGateway``,
+``TopUpTerms``)."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from application.purchases.gateway import PaymentIntentRequest
+from application.purchases.gateway import CheckoutGateway, IntentGateway, PaymentIntentRequest
 from domain.auto_top_up import AutoTopUp, AutoTopUpSettings
+from domain.credits import PricingPolicy
+from domain.redirects import RedirectPolicy
 
 
 class AutoTopUpRepository(Protocol):
@@ -23,9 +26,10 @@ class AutoTopUpRepository(Protocol):
     ) -> None: ...
 
     async def request(self, top_up: AutoTopUp, monthly_limit: int, since: datetime) -> bool:
-        """Store ``top_up`` unless the user has one in flight or it would take this
-        month's top-ups (in flight or succeeded, since ``since``) over ``monthly_limit``:
-        one statement, the database deciding both."""
+        """Store ``top_up`` unless the user has one in flight (requested, or waiting for
+        the user to authenticate) or it would take this month's top-ups (in flight or
+        succeeded, since ``since``) over ``monthly_limit``: one statement, the database
+        deciding both."""
         ...
 
     async def claim_due(
@@ -36,6 +40,12 @@ class AutoTopUpRepository(Protocol):
         ...
 
     async def get(self, top_up_id: str, *, for_update: bool = False) -> AutoTopUp | None: ...
+
+    async def by_checkout_payment(
+        self, payment_id: str, *, for_update: bool = False
+    ) -> AutoTopUp | None:
+        """The top-up whose authentication Checkout is payment ``payment_id``."""
+        ...
 
     async def save(self, top_up: AutoTopUp) -> None: ...
 
@@ -79,10 +89,23 @@ class OffSessionCharge:
     outcome: ChargeOutcome
     intent_id: str | None = None
     error: str | None = None
-    action_url: str | None = None  # where the user authenticates
 
 
 class OffSessionGateway(Protocol):
     async def charge_off_session(self, request: OffSessionRequest) -> OffSessionCharge:
         """Create and confirm a PaymentIntent with the customer's default payment method."""
         ...
+
+
+class AutoTopUpGateway(OffSessionGateway, CheckoutGateway, IntentGateway, Protocol):
+    """The charge, and when the bank wants the user: cancel it, open a Checkout instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpTerms:
+    """Prices as for any purchase; the authentication Checkout returns the user to the
+    frontend's ``/payment/success`` or ``/payment/cancel``, as a purchase's does."""
+
+    pricing: PricingPolicy
+    expires_in: timedelta
+    redirects: RedirectPolicy

@@ -7,37 +7,37 @@ mid-charge leaves the row to be claimed again after the lease, and the gateway a
 the same key with the same charge. The payment is an ordinary purchase (opened by
 ``orders.open_payment`` under the attempt's key, ``auto_top_up:<id>`` then
 ``auto_top_up:<id>:<n>`` for retries; fulfilled by
-``fulfil_payment.fulfil``), so it is granted once and refundable.
+``fulfil_payment.fulfil``), so it is granted once and refundable. A charge the bank
+wants the user to authenticate is canceled and replaced by a hosted Checkout
+(``authenticate``), whose payment settles the top-up when it is paid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
-from application.auto_top_up.ports import OffSessionCharge, OffSessionGateway, OffSessionRequest
+from application.auto_top_up.authenticate import AuthenticationLink, ask_to_authenticate
+from application.auto_top_up.ports import (
+    AutoTopUpGateway,
+    ChargeOutcome,
+    OffSessionRequest,
+    TopUpTerms,
+)
 from application.auto_top_up.settle import settle
 from application.batch import BatchControl, JobReport, NoControl
 from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.orders import Order, fingerprint, open_payment
 from domain.auto_top_up import AutoTopUp
-from domain.credits import PricingPolicy
 from domain.payment import Payment, PaymentKind
 
 JOB = "auto-top-up"
 LEASE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, slots=True)
-class TopUpTerms:
-    pricing: PricingPolicy
-    expires_in: timedelta
-
-
 async def run_auto_top_ups(
     *,
     uow_factory: UnitOfWorkFactory,
-    gateway: OffSessionGateway,
+    gateway: AutoTopUpGateway,
     clock: Clock,
     terms: TopUpTerms,
     batch_size: int = 50,
@@ -69,14 +69,25 @@ async def run_auto_top_ups(
 async def _one(
     top_up: AutoTopUp,
     uow_factory: UnitOfWorkFactory,
-    gateway: OffSessionGateway,
+    gateway: AutoTopUpGateway,
     clock: Clock,
     terms: TopUpTerms,
 ) -> str:
     payment = await _payment(top_up, uow_factory, clock, terms)
-    charge = await _charge(top_up, payment, uow_factory, gateway)
-    await settle(top_up, payment.id, charge, uow_factory=uow_factory, clock=clock)
-    return "no_payment_method" if charge is None else charge.outcome.value
+    async with uow_factory() as uow:
+        customer = await uow.customers.get(top_up.user_id)
+    if customer is None:  # no gateway customer, so no saved card
+        await settle(top_up, payment.id, None, uow_factory=uow_factory, clock=clock)
+        return "no_payment_method"
+    charge = await gateway.charge_off_session(_request(top_up, payment, customer))
+    link: AuthenticationLink | None = None
+    if charge.outcome is ChargeOutcome.AUTHENTICATION_REQUIRED:
+        charge, link = await ask_to_authenticate(
+            top_up, payment, customer, charge,
+            uow_factory=uow_factory, gateway=gateway, clock=clock, terms=terms,
+        )  # fmt: skip
+    await settle(top_up, payment.id, charge, link, uow_factory=uow_factory, clock=clock)
+    return charge.outcome.value
 
 
 async def _payment(
@@ -99,15 +110,8 @@ async def _payment(
     )
 
 
-async def _charge(
-    top_up: AutoTopUp, payment: Payment, uow_factory: UnitOfWorkFactory, gateway: OffSessionGateway
-) -> OffSessionCharge | None:
-    """None: the user has no gateway customer, so no saved card."""
-    async with uow_factory() as uow:
-        customer = await uow.customers.get(top_up.user_id)
-    if customer is None:
-        return None
-    request = OffSessionRequest(
+def _request(top_up: AutoTopUp, payment: Payment, customer: str) -> OffSessionRequest:
+    return OffSessionRequest(
         payment_id=payment.id,
         user_id=payment.user_id,
         customer_id=customer,
@@ -117,4 +121,3 @@ async def _charge(
         description=f"Auto top-up: {payment.credits} credits",
         idempotency_key=top_up.idempotency_key,
     )
-    return await gateway.charge_off_session(request)

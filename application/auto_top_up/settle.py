@@ -1,13 +1,16 @@
 """What a charge's answer does to its top-up, in one transaction with the row locked:
 a success fulfils the payment (the ordinary path, once), a request for authentication
-tells the user where to authenticate, a decline is retried on the schedule, and
-``MAX_FAILURES`` failures in a row turn auto top-up off."""
+cancels the charge's payment and tells the user where to pay instead (the Checkout of
+``authenticate``; the top-up stays in flight until it is paid or closes, see
+``checkout``), a decline is retried on the schedule, and ``MAX_FAILURES`` failures in a
+row turn auto top-up off."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
+from application.auto_top_up.authenticate import AuthenticationLink
 from application.auto_top_up.ports import ChargeOutcome, OffSessionCharge
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.purchases.fulfil_payment import fulfil
@@ -25,10 +28,12 @@ async def settle(
     claimed: AutoTopUp,
     payment_id: str,
     charge: OffSessionCharge | None,
+    link: AuthenticationLink | None = None,
     *,
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
 ) -> None:
+    """``link``: where the user pays instead, when the charge asked for authentication."""
     now = clock.now()
     async with uow_factory() as uow:
         top_up = await uow.auto_top_ups.get(claimed.id, for_update=True)
@@ -44,7 +49,9 @@ async def settle(
         elif charge.outcome is ChargeOutcome.SUCCEEDED:
             await _succeed(uow, top_up, charge, now)
         elif charge.outcome is ChargeOutcome.AUTHENTICATION_REQUIRED:
-            await _needs_action(uow, top_up, charge, now)
+            if link is None:
+                return  # the attempt was settled while its Checkout was being made
+            await _needs_action(uow, top_up, charge, link, now)
         else:
             await _declined(uow, top_up, charge.error or charge.outcome.value, now)
         await uow.commit()
@@ -71,19 +78,27 @@ async def _succeed(
 
 
 async def _needs_action(
-    uow: UnitOfWork, top_up: AutoTopUp, charge: OffSessionCharge, now: datetime
+    uow: UnitOfWork,
+    top_up: AutoTopUp,
+    charge: OffSessionCharge,
+    link: AuthenticationLink,
+    now: datetime,
 ) -> None:
+    """The charge's PaymentIntent was canceled at the gateway: its payment is closed
+    here too, so only the Checkout can pay for the top-up."""
     payment = await _with_intent(uow, top_up, charge.intent_id)
-    ended = top_up.needs_action(charge.error or "authentication_required")
+    if payment.cancel(charge.error or "authentication_required", now):
+        await uow.payments.save(payment)
+    ended = top_up.needs_action(charge.error or "authentication_required", link.url)
     await uow.auto_top_ups.save(ended)
-    url = charge.action_url or ""
     uow.record(
         AutoTopUpActionRequired(
             user_id=top_up.user_id,
             occurred_at=now,
             top_up_id=top_up.id,
-            payment_id=payment.id,
-            url=url,
+            payment_id=link.payment_id,
+            url=link.url,
+            expires_at=link.expires_at,
         )
     )
     if await _failures(uow, top_up.user_id, None, now) >= MAX_FAILURES:

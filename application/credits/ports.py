@@ -38,6 +38,11 @@ class LedgerRepository(Protocol):
 
     async def account(self, user_id: str) -> Account | None: ...
 
+    async def account_and_spent(self, user_id: str, since: datetime) -> tuple[Account, int] | None:
+        """The account and the credits it spent (usage debits, hold captures) since
+        ``since``, read together: one statement on SQL. None: no account."""
+        ...
+
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]: ...
 
 

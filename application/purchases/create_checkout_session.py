@@ -74,36 +74,38 @@ async def create_checkout_session(
         expires_in=max(settings.expires_in, MIN_CHECKOUT_LIFETIME),
     )
     if payment.stripe_session_id is None:
-        payment = await _attach_session(payment, success_url, cancel_url, uow_factory, gateway)
+        request = _checkout_request(payment, success_url, cancel_url)
+        payment = await attach_session(request, uow_factory=uow_factory, gateway=gateway)
     return _created(payment)
 
 
-async def _attach_session(
-    payment: Payment,
-    success_url: str,
-    cancel_url: str,
-    uow_factory: UnitOfWorkFactory,
-    gateway: CheckoutGateway,
-) -> Payment:
+def _checkout_request(payment: Payment, success_url: str, cancel_url: str) -> CheckoutRequest:
     assert payment.expires_at is not None
-    created = await gateway.create_checkout(
-        CheckoutRequest(
-            payment_id=payment.id,
-            user_id=payment.user_id,
-            amount=payment.amount,
-            currency=payment.currency,
-            credits=payment.credits,
-            description=payment.description or f"{payment.credits} credits",
-            success_url=success_url,
-            cancel_url=cancel_url,
-            expires_at=payment.expires_at,
-            idempotency_key=f"checkout:{payment.id}",
-        )
+    return CheckoutRequest(
+        payment_id=payment.id,
+        user_id=payment.user_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        credits=payment.credits,
+        description=payment.description or f"{payment.credits} credits",
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=payment.expires_at,
+        idempotency_key=f"checkout:{payment.id}",
     )
+
+
+async def attach_session(
+    request: CheckoutRequest, *, uow_factory: UnitOfWorkFactory, gateway: CheckoutGateway
+) -> Payment:
+    """Create the hosted Checkout of payment ``request.payment_id`` (under the request's
+    idempotency key, so a retry finds the same session) and store it on the payment,
+    unless a concurrent call stored one first."""
+    created = await gateway.create_checkout(request)
     async with uow_factory() as uow:
-        current = await uow.payments.get(payment.id, for_update=True)
+        current = await uow.payments.get(request.payment_id, for_update=True)
         if current is None:
-            raise NotFound(f"payment {payment.id} vanished")
+            raise NotFound(f"payment {request.payment_id} vanished")
         if current.stripe_session_id is None:
             current.stripe_session_id = created.session_id
             current.checkout_url = created.url

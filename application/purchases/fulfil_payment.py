@@ -6,7 +6,8 @@ their own transaction, with the payment row locked. The grant is keyed
 triggers for one payment grant once (docs/failure-modes.md #1, 4). The completion is a
 ``PaymentCompleted`` event: the trial conversion and the referral bonus are its
 handlers, run by the unit of work in the same transaction, after the grant
-(``application.bootstrap``).
+(``application.bootstrap``). A payment that is an auto top-up's authentication Checkout
+also settles its top-up here, with the grant (``auto_top_up.checkout``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import enum
 import logging
 from datetime import datetime
 
+from application.auto_top_up.checkout import top_up_checkout_paid
 from application.credits.grant import grant
 from application.ports import UnitOfWork
 from domain.ledger import purchase_posting
@@ -64,6 +66,7 @@ async def grant_purchase(
     entry = await grant(uow, purchase_posting(payment.user_id, payment.id, payment.credits), now)
     if entry is None:
         return FulfilOutcome.ALREADY_FULFILLED
+    await top_up_checkout_paid(uow, payment, now)
     log.info(
         "credits_granted payment_id=%s user_id=%s credits=%s balance_after=%s source=%s",
         payment.id,

@@ -25,6 +25,10 @@ class CheckoutRequest:
     cancel_url: str
     expires_at: datetime
     idempotency_key: str
+    # Set for an auto top-up's authentication Checkout: the user's gateway customer (its
+    # saved card is offered) and the top-up it pays.
+    customer_id: str | None = None
+    auto_top_up_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.auto_top_up.checkout import top_up_checkout_closed
 from application.ports import Clock, UnitOfWorkFactory
 from application.purchases.fulfil_payment import fulfil
 from application.purchases.gateway import (
@@ -115,7 +116,8 @@ async def apply_gateway_state(
 
     Paid: fulfil through the exactly-once path. Not paid: the gateway object is closed,
     so close the payment too, as canceled with ``cancel_reason`` (a PaymentIntent) or
-    as expired (a Checkout Session). Shared by the owner polls and the batch sweep.
+    as expired (a Checkout Session), and with it an auto top-up waiting for it to be
+    paid. Shared by the owner polls and the batch sweep.
     """
     async with uow_factory() as uow:
         payment = await uow.payments.get(payment_id, for_update=True)
@@ -128,6 +130,7 @@ async def apply_gateway_state(
             await fulfil(uow, payment, amount, currency, now, source)
         elif _close(payment, now, cancel_reason):
             await uow.payments.save(payment)
+            await top_up_checkout_closed(uow, payment, now)
         await uow.commit()
     return payment
 

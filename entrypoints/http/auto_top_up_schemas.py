@@ -37,6 +37,9 @@ class AutoTopUpIn(RequestBody):
 
 
 class TopUpOut(msgspec.Struct):
+    """``payment_id``: the last off-session charge; ``checkout_payment_id`` and, while
+    ``action_required``, ``action_url``: the Checkout where the user pays instead."""
+
     id: str
     status: str
     amount: int
@@ -45,12 +48,14 @@ class TopUpOut(msgspec.Struct):
     payment_id: str | None
     last_error: str | None
     created_at: datetime
+    checkout_payment_id: str | None
+    action_url: str | None
 
     @classmethod
     def of(cls, t: AutoTopUp) -> TopUpOut:
         return cls(
             t.id, t.status.value, t.amount, t.currency, t.attempts, t.payment_id,
-            t.last_error, t.created_at,
+            t.last_error, t.created_at, t.checkout_payment_id, t.action_url,
         )  # fmt: skip
 
 

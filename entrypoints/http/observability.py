@@ -80,8 +80,11 @@ def observe_requests(metrics: RequestsServed | None) -> object:
     return middleware
 
 
-def echo_request_id(message: Message, scope: Scope) -> None:
-    """``before_send``: also reaches answers made outside the middleware (a 429)."""
+async def echo_request_id(message: Message, scope: Scope) -> None:
+    """``before_send``: also reaches answers made outside the middleware (a 429).
+
+    Async: Litestar runs a synchronous hook in a worker thread, twice per response.
+    """
     request_id = scope.get("state", {}).get(STATE_KEY)
     if message["type"] == "http.response.start" and request_id is not None:
         MutableScopeHeaders.from_message(message)[HEADER] = request_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
@@ -12,8 +11,9 @@ from litestar.params import FromPath, JSONBody
 from application.accounts.users import CreatedUser, IssuedKey, Principal
 from application.auto_top_up.settings import AutoTopUpView
 from application.ports import Clock, Page
+from application.spending.balance import BalanceView
 from domain.alerts import AlertSettings
-from domain.ledger import Account, LedgerEntry
+from domain.ledger import LedgerEntry
 from domain.trial import Trial
 from domain.user import ApiKey
 from entrypoints.http import account_schemas as s
@@ -138,12 +138,10 @@ class BalanceController(Controller):
     async def balance(
         self,
         principal: NamedDependency[Principal],
-        get_account: NamedDependency[UseCase[Account]],
-        get_runway: NamedDependency[UseCase[Decimal | None]],
+        get_own_balance: NamedDependency[UseCase[BalanceView]],
     ) -> a.UserBalanceOut:
-        user_id = principal.require_user().id
-        account = await get_account(user_id)
-        return a.UserBalanceOut.with_runway(account, await get_runway(user_id))
+        view = await get_own_balance(principal.require_user().id)
+        return a.UserBalanceOut.with_runway(view.account, view.runway_days)
 
     @get("/credit-transactions")
     async def transactions(

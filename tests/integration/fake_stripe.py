@@ -1,8 +1,12 @@
-"""A local stand-in for Stripe's Checkout Sessions API, which localstripe lacks.
+"""A local stand-in for Stripe's Checkout Sessions API, which localstripe lacks, and for
+the off-session charges of a customer's default card.
 
 It answers with Stripe-shaped sessions and records every request (decoded form,
 headers), so tests can assert what the adapter sent. Tests move sessions along with
-``complete`` and make the next request fail with ``fail_next``.
+``complete`` and make the next request fail with ``fail_next``. An off-session charge
+of a card saved with ``saved_card(..., needs_authentication=True)`` fails as Stripe's
+does (402 ``authentication_required``, the PaymentIntent in the error), and can then be
+canceled.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class FakeStripe:
         self.invoice_payments: list[dict[str, Any]] = []
         self.setup_intents: dict[str, dict[str, Any]] = {}
         self.customers: dict[str, dict[str, Any]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.needs_authentication: set[str] = set()  # payment methods asking off-session
         self._failures: deque[Failure] = deque()
         app = web.Application(middlewares=[self._record, self._fail, IdempotencyCache().middleware])
         app.router.add_post("/v1/checkout/sessions", self._create)
@@ -53,6 +59,10 @@ class FakeStripe:
         app.router.add_get("/v1/invoice_payments", self._invoice_payments)
         app.router.add_get("/v1/setup_intents/{id}", self._setup_intent)
         app.router.add_post("/v1/customers/{id}", self._update_customer)
+        app.router.add_get("/v1/customers/{id}", self._customer)
+        app.router.add_post("/v1/payment_intents", self._create_intent)
+        app.router.add_get("/v1/payment_intents/{id}", self._intent)
+        app.router.add_post("/v1/payment_intents/{id}/cancel", self._cancel_intent)
         self._server = TestServer(app, host="127.0.0.1")
 
     @property
@@ -84,6 +94,19 @@ class FakeStripe:
             payment_intent=payment_intent,
             url=None,
         )
+
+    def default_card(
+        self, customer_id: str, payment_method: str, *, needs_authentication: bool = False
+    ) -> None:
+        """A customer whose default payment method is ``payment_method`` (a completed
+        setup), which off-session asks for authentication if ``needs_authentication``."""
+        self.customers[customer_id] = {
+            "id": customer_id,
+            "object": "customer",
+            "invoice_settings": {"default_payment_method": payment_method},
+        }
+        if needs_authentication:
+            self.needs_authentication.add(payment_method)
 
     def saved_card(self, customer_id: str, payment_method: str | None) -> str:
         """What a completed setup-mode Checkout leaves: a customer, and a SetupIntent that
@@ -148,6 +171,7 @@ class FakeStripe:
             "created": int(time.time()),
             "livemode": False,
             "payment_intent": None,
+            "customer": form.get("customer"),
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
         }
         self.sessions[session_id] = session
@@ -209,6 +233,61 @@ class FakeStripe:
             return stripe_error(400, f"Received unknown parameters: {sorted(form)}")
         customer["invoice_settings"] = {**customer["invoice_settings"], **settings}
         return web.json_response(customer)
+
+    async def _customer(self, request: web.Request) -> web.Response:
+        customer = self.customers.get(request.match_info["id"])
+        if customer is None:
+            return _missing(request.match_info["id"], "customer")
+        return web.json_response(customer)
+
+    async def _create_intent(self, request: web.Request) -> web.Response:
+        """Only confirmed off-session charges of a saved card, as auto top-up makes them."""
+        form = decode_form(await request.text())
+        intent_id = "pi_" + secrets.token_hex(12)
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": int(form["amount"]),
+            "amount_received": 0,
+            "currency": form["currency"],
+            "customer": form.get("customer"),
+            "payment_method": form.get("payment_method"),
+            "metadata": form.get("metadata", {}),
+            "status": "succeeded",
+            "livemode": False,
+        }
+        self.payment_intents[intent_id] = intent
+        if form.get("payment_method") not in self.needs_authentication:
+            intent["amount_received"] = intent["amount"]
+            return web.json_response(intent)
+        error = {
+            "type": "card_error",
+            "code": "authentication_required",
+            "decline_code": "authentication_required",
+            "message": "Your card was declined. This transaction requires authentication.",
+        }
+        intent.update(status="requires_payment_method", last_payment_error=error)
+        return web.json_response({"error": {**error, "payment_intent": intent}}, status=402)
+
+    async def _intent(self, request: web.Request) -> web.Response:
+        intent = self.payment_intents.get(request.match_info["id"])
+        if intent is None:
+            return _missing(request.match_info["id"], "payment_intent")
+        return web.json_response(intent)
+
+    async def _cancel_intent(self, request: web.Request) -> web.Response:
+        intent = self.payment_intents.get(request.match_info["id"])
+        if intent is None:
+            return _missing(request.match_info["id"], "payment_intent")
+        if intent["status"] in ("canceled", "succeeded"):
+            return stripe_error(
+                400,
+                f"You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent.update(status="canceled", cancellation_reason="requested_by_customer")
+        return web.json_response(intent)
 
 
 def _missing(object_id: str, kind: str = "checkout.session") -> web.Response:

@@ -15,10 +15,12 @@ from adapters.clock import FixedClock
 from adapters.memory.gateway import MemoryGateway
 from adapters.sqlalchemy.tables import auto_top_ups
 from adapters.sqlalchemy.uow import uow_factory
-from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
+from application.auto_top_up.ports import TopUpTerms
+from application.auto_top_up.run import run_auto_top_ups
 from application.bootstrap import follow_ups
 from application.queries import verify_ledger
 from application.spending.debit import debit
+from application.subscriptions.gateway import CustomerRequest
 from domain.auto_top_up import AutoTopUpSettings
 from domain.errors import InsufficientCredits
 from domain.ledger import purchase_posting
@@ -32,13 +34,16 @@ SETTINGS = AutoTopUpSettings(True, threshold_credits=500, amount=1000, monthly_l
 async def _user(
     engine: AsyncEngine, gateway: MemoryGateway, settings: AutoTopUpSettings = SETTINGS
 ) -> None:
+    customer = await gateway.create_customer(
+        CustomerRequest(user_id="u1", email="u1@example.com", idempotency_key="customer:u1")
+    )
     async with uow_factory(engine)() as uow:
         await uow.ledger.open_account("u1")
         await uow.ledger.post(purchase_posting("u1", "seed_u1", 1000), NOW)
-        await uow.customers.add("u1", "cus_u1", NOW)
+        await uow.customers.add("u1", customer, NOW)
         await uow.auto_top_ups.save_settings("u1", settings, NOW)
         await uow.commit()
-    gateway.save_card("cus_u1", "4242424242424242")
+    await gateway.save_card(customer, "4242424242424242")
 
 
 async def _debits(engine: AsyncEngine, count: int, prefix: str, credits: int = 10) -> None:
@@ -53,7 +58,7 @@ async def _debits(engine: AsyncEngine, count: int, prefix: str, credits: int = 1
 
 async def _workers(engine: AsyncEngine, gateway: MemoryGateway, count: int) -> None:
     settings = checkout_settings()
-    terms = TopUpTerms(settings.pricing, settings.expires_in)
+    terms = TopUpTerms(settings.pricing, settings.expires_in, settings.redirects)
     await asyncio.gather(
         *(
             run_auto_top_ups(

@@ -746,15 +746,17 @@ async def test_api_keys_are_found_listed_and_revoked(backend: Backend) -> None:
         await uow.commit()
     later = datetime(2026, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=1)))
     async with backend.uow() as uow:
-        assert await uow.users.find_api_key("h1") == keys[0]
+        user = await uow.users.get("u1")
+        assert await uow.users.find_key_owner("h1") == (keys[0], user)
         assert await uow.users.revoke_api_key("u2", "k1", later) is False
         assert await uow.users.revoke_api_key("u1", "k1", later) is True
         assert await uow.users.revoke_api_key("u1", "k1", later + timedelta(hours=1)) is True
         assert await uow.users.revoke_api_key("u1", "missing", later) is False
         await uow.commit()
     async with backend.uow() as uow:
-        assert await uow.users.find_api_key("h1") is None
-        assert await uow.users.find_api_key("h2") == keys[1]
+        assert await uow.users.find_key_owner("h1") is None
+        assert await uow.users.find_key_owner("h2") == (keys[1], await uow.users.get("u1"))
+        assert await uow.users.find_key_owner("h3") is None
         listed = (await uow.users.list_api_keys("u1", 10, None)).items
         assert (await uow.users.list_api_keys("u2", 10, None)).items == []
     assert listed == [replace(keys[0], revoked_at=later), keys[1]]

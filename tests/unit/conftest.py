@@ -38,6 +38,7 @@ from application.purchases.create_checkout_session import (
 from application.purchases.create_payment_intent import PaymentIntentCreated, create_payment_intent
 from application.purchases.orders import Order
 from application.refunds.gateway import GatewayRefund, RefundRequest
+from application.subscriptions.customers import customer_of
 from application.webhooks.events import GatewayEvent
 from application.webhooks.handle_gateway_event import handle_gateway_event
 from application.webhooks.handling import EventNotReady, EventOutcome
@@ -178,6 +179,12 @@ class App:
             clock=self.clock,
         )
         return created.user.id
+
+    async def customer(self, user_id: str) -> str:
+        """The user's gateway customer, created at the gateway and stored, as on first use."""
+        return await customer_of(
+            user_id, uow_factory=self.store.uow_factory, gateway=self.gateway, clock=self.clock
+        )
 
     async def checkout(
         self,

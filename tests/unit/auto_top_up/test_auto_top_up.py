@@ -8,59 +8,20 @@ from datetime import timedelta
 
 import pytest
 
-from application.auto_top_up.run import TopUpTerms, run_auto_top_ups
 from application.auto_top_up.settings import SetAutoTopUp, get_auto_top_up, set_auto_top_up
-from application.spending.debit import debit
 from domain.auto_top_up import AutoTopUpSettings, TopUpStatus
 from domain.errors import DomainError, InsufficientCredits
 from domain.payment import PaymentStatus
-from domain.spending import Debit
+from tests.unit.auto_top_up.helpers import (
+    ATTACHES_DECLINES,
+    OK,
+    available,
+    customer_with,
+    outbox,
+    spend,
+    work,
+)
 from tests.unit.conftest import PRICING, App
-from tests.unit.rewards_helpers import buy
-
-OK = "4242424242424242"
-AUTHENTICATES = "4000002760003184"
-ATTACHES_DECLINES = "4000000000000341"
-
-
-def outbox(app: App, type_: str) -> list[dict[str, object]]:
-    found = [m for m in app.store.state.outbox.values() if m.type == type_]
-    return [dict(m.payload) for m in sorted(found, key=lambda m: (m.occurred_at, m.event_id))]
-
-
-async def customer_with(app: App, card: str | None) -> str:
-    user = await app.user()
-    await buy(app, user)  # 1000 cents
-    async with app.store.uow() as uow:
-        await uow.customers.add(user, f"cus_{user}", app.clock.now())
-        await uow.commit()
-    if card is not None:
-        app.gateway.save_card(f"cus_{user}", card)
-    await set_auto_top_up(
-        user,
-        SetAutoTopUp(True, threshold_credits=500, monthly_limit=2000, amount=1000),
-        uow_factory=app.store.uow_factory,
-        clock=app.clock,
-        pricing=app.settings.pricing,
-    )
-    return user
-
-
-async def spend(app: App, user: str, credits: int, key: str) -> None:
-    await debit(Debit(user, credits, key), uow_factory=app.store.uow_factory, clock=app.clock)
-
-
-async def work(app: App) -> int:
-    terms = TopUpTerms(app.settings.pricing, app.settings.expires_in)
-    report = await run_auto_top_ups(
-        uow_factory=app.store.uow_factory, gateway=app.gateway, clock=app.clock, terms=terms
-    )
-    assert report.ok, report.failures
-    return sum(report.counts.values())
-
-
-def available(app: App, user: str) -> int:
-    return app.store.state.accounts[user].available
 
 
 async def test_crossing_the_threshold_buys_once_through_the_purchase_path(app: App) -> None:
@@ -90,17 +51,6 @@ async def test_the_monthly_limit_stops_top_ups(app: App) -> None:
         await work(app)
 
     assert len(outbox(app, "auto_top_up.succeeded")) == 2  # 2 x 1000 within 2000
-
-
-async def test_a_card_asking_for_authentication_sends_the_user_a_link(app: App) -> None:
-    user = await customer_with(app, AUTHENTICATES)
-
-    await spend(app, user, available(app, user) - 1, "a")
-    await work(app)
-
-    (action,) = outbox(app, "auto_top_up.action_required")
-    assert str(action["url"]).startswith("http://testserver/sandbox/authenticate/pi_")
-    assert available(app, user) == 1
 
 
 async def test_declines_are_retried_then_auto_top_up_is_disabled(app: App) -> None:

@@ -27,7 +27,7 @@ class Setups:
         self.calls.append((setup_intent_id, customer_id))
         if setup_intent_id not in self.saved:
             raise NotFound(f"no such setup intent: {setup_intent_id}")
-        self._app.gateway.save_card(customer_id, self.saved[setup_intent_id])
+        await self._app.gateway.save_card(customer_id, self.saved[setup_intent_id])
         return f"pm_{setup_intent_id}"
 
 
@@ -39,10 +39,7 @@ def with_setups(app: App) -> Setups:
 
 async def customer(app: App) -> tuple[str, str]:
     user = await app.user()
-    async with app.store.uow() as uow:
-        await uow.customers.add(user, f"cus_{user}", app.clock.now())
-        await uow.commit()
-    return user, f"cus_{user}"
+    return user, await app.customer(user)
 
 
 def setup_completed(customer_id: str, setup_intent: str, **overrides: Any) -> Any:
@@ -103,7 +100,7 @@ async def test_a_setup_intent_the_gateway_does_not_know_is_not_ours(app: App) ->
 
 async def test_the_sandbox_setup_page_already_saved_the_card(app: App) -> None:
     user, cus = await customer(app)
-    app.gateway.save_card(cus, OK)
+    await app.gateway.save_card(cus, OK)
     assert await app.handle(setup_completed(cus, "seti_sandbox")) is EventOutcome.UPDATED
     card = await card_of(app, user)
     assert card is not None and card.last4 == "4242"
