@@ -6,9 +6,10 @@ their referral, in that order (the lock order in ``rewards.purchase_rewards``); 
 refund applied to the first purchase, or one undone because it failed, or a lost
 dispute of it, settles the referral again (bonuses taken back, or given back). A paid
 subscription invoice converts the trial too (``subscriptions.trial_conversion``).
-Every change that lowers available credits decides the balance alerts and may request
-an auto top-up (``when_credits_fall``: its events are ``LOWERING``); credits given
-back re-arm the alerts (``alerts.check``).
+Every change that lowers available credits decides the balance alerts and, for
+spending and expiry, may request an auto top-up (``when_credits_fall``: its events are
+``LOWERING``); credits given back re-arm the alerts (``alerts.check``); a dispute
+opened turns auto top-up off (``auto_top_up.pause``).
 
 ``pricing`` is the catalogue that prices a top-up of a package; the composition root
 passes the configured one.
@@ -17,6 +18,7 @@ passes the configured one.
 from __future__ import annotations
 
 from application.alerts.check import rearm_alerts
+from application.auto_top_up.pause import pause_for_dispute
 from application.messagebus import MessageBus
 from application.rewards.purchase_rewards import decide_referral, settle_referral_on_refunds
 from application.rewards.trials import convert_trial
@@ -29,6 +31,7 @@ from domain.events import (
     CreditsExpired,
     CreditsGranted,
     CreditsReversed,
+    DisputeChanged,
     DisputeLost,
     HoldEnded,
     HoldPlaced,
@@ -52,6 +55,7 @@ def follow_ups(pricing: PricingPolicy | None = None) -> MessageBus:
         .on(RefundRestored, settle_referral_on_refunds)
         .on(SubscriptionInvoicePaid, convert_trial_on_invoice)
         .on(DisputeLost, settle_referral_on_refunds)
+        .on(DisputeChanged, pause_for_dispute)
         .on(CreditsAdjusted, when_adjusted(fell))
         .on(HoldEnded, rearm_alerts)
         .on(CreditsGranted, rearm_alerts)

@@ -9,6 +9,13 @@ a lost dispute or a referral bonus (``CreditsReversed``), a hold placed, for spe
 or for a dispute (``HoldPlaced``), and an operator's negative adjustment
 (``CreditsAdjusted``). The change holds the account row until commit, so two changes
 of one account decide one after the other, each on the balance the other left.
+
+Every fall decides the alerts; only spending and expiry charge the saved card
+(``charges_card``). A reversal gives money back to the customer or to their bank (a
+refund, a lost dispute, a bonus whose purchase was refunded), a dispute's hold means
+the customer is contesting a charge, and an operator's debit is a correction: charging
+the card again at once would undo a refund just made, or charge a customer who is
+disputing. A dispute opened also turns auto top-up off (``auto_top_up.pause``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from application.auto_top_up.request import request_auto_top_up
 from application.messagebus import Handler
 from application.ports import UnitOfWork
 from domain.credits import PricingPolicy
-from domain.events import CreditsAdjusted, DomainEvent
+from domain.events import CreditsAdjusted, CreditsDebited, CreditsExpired, DomainEvent, HoldPlaced
+from domain.holds import HoldKind
 
 
 def when_credits_fall(pricing: PricingPolicy | None) -> Handler[DomainEvent]:
@@ -28,9 +36,17 @@ def when_credits_fall(pricing: PricingPolicy | None) -> Handler[DomainEvent]:
 
     async def follow(uow: UnitOfWork, event: DomainEvent, now: datetime) -> None:
         await check_alerts(uow, event, now)
-        await request_auto_top_up(uow, event, now, pricing)
+        if charges_card(event):
+            await request_auto_top_up(uow, event, now, pricing)
 
     return follow
+
+
+def charges_card(event: DomainEvent) -> bool:
+    """Whether this fall may request an auto top-up: spending, a spending hold, expiry."""
+    if isinstance(event, HoldPlaced):
+        return event.hold_kind != HoldKind.DISPUTE.value
+    return isinstance(event, CreditsDebited | CreditsExpired)
 
 
 def when_adjusted(fell: Handler[DomainEvent]) -> Handler[CreditsAdjusted]:

@@ -561,15 +561,17 @@ class AutoTopUpFailed(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AutoTopUpDisabled(DomainEvent):
-    """Turned off after failures in a row (or with no saved card); the user re-enables."""
+    """Turned off after failures in a row, with no saved card (``top_up_id`` the last
+    top-up), or when a dispute opened (``dispute_id``); the user re-enables."""
 
     type: ClassVar[str] = "auto_top_up.disabled"
     top_up_id: str
     reason: str
+    dispute_id: str | None = None
 
     @property
     def key(self) -> str:
-        return self.top_up_id
+        return self.top_up_id or f"dispute:{self.dispute_id}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

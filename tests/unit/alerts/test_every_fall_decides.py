@@ -1,7 +1,9 @@
-"""Every change that lowers available credits decides the alerts and the auto top-up in
-its own transaction, not only spending: an operator's debit, a refund (of a purchase,
-of an invoice, of a referral's qualifying purchase), a lost dispute, an expiry. Each
-crossing fires once and requests one top-up, however often its cause is delivered."""
+"""Every change that lowers available credits decides the alerts in its own
+transaction, not only spending: an operator's debit, a refund (of a purchase, of an
+invoice, of a referral's qualifying purchase), a lost dispute, an expiry. Each crossing
+fires once, however often its cause is delivered. Only spending and expiry request an
+auto top-up: a reversal or an operator's correction never charges the card, and a
+dispute opened turns auto top-up off."""
 
 from __future__ import annotations
 
@@ -62,10 +64,13 @@ async def adjust(app: App, user: str, credits: int, key: str) -> None:
     )
 
 
-def crossed_once(app: App, user: str, cause: str) -> None:
+def crossed_once(app: App, user: str, cause: str, *, tops_up: bool) -> None:
     (low,) = alerts(app, "credits.low_balance")
     assert (low["user_id"], low["threshold"]) == (user, THRESHOLD)
     assert str(low["cause"]).startswith(cause)
+    if not tops_up:
+        assert alerts(app, "auto_top_up.requested") == [] and requested(app, user) == []
+        return
     (top_up,) = alerts(app, "auto_top_up.requested")
     assert top_up["user_id"] == user and top_up["amount"] == 1000
     assert requested(app, user) == [TopUpStatus.REQUESTED]
@@ -79,7 +84,7 @@ async def test_an_operators_debit_crosses_once_and_a_replay_changes_nothing(app:
     await adjust(app, user, -600, "take-back-1")
     await adjust(app, user, -600, "take-back-1")  # the same adjustment, replayed
 
-    crossed_once(app, user, "credits.adjusted:")
+    crossed_once(app, user, "credits.adjusted:", tops_up=False)
     assert app.store.state.accounts[user].available == 400
 
 
@@ -93,7 +98,7 @@ async def test_an_operators_grant_re_arms_the_alert(app: App) -> None:
     await adjust(app, user, -600, "down-2")
 
     assert len(alerts(app, "credits.low_balance")) == 2
-    assert requested(app, user) == [TopUpStatus.REQUESTED]  # one in flight at a time
+    assert requested(app, user) == []  # an operator's correction never charges the card
 
 
 async def test_a_refund_webhook_crosses_once_however_often_it_is_delivered(app: App) -> None:
@@ -105,7 +110,7 @@ async def test_a_refund_webhook_crosses_once_however_often_it_is_delivered(app: 
     await app.handle_all(events)  # charge.refunded and refund.created: one refund
     await app.handle_all(events)  # delivered again
 
-    crossed_once(app, user, "credits.reversed:refund:")
+    crossed_once(app, user, "credits.reversed:refund:", tops_up=False)
     (reversed_,) = alerts(app, "credits.reversed")
     assert (reversed_["credits"], reversed_["kind"]) == (600, "refund_reversal")
 
@@ -124,7 +129,7 @@ async def test_a_referrers_bonus_taken_back_by_a_refund_crosses_for_the_referrer
 
     lows = alerts(app, "credits.low_balance")
     assert [low["user_id"] for low in lows] == [referrer.id]
-    assert requested(app, referrer.id) == [TopUpStatus.REQUESTED]
+    assert requested(app, referrer.id) == []
 
 
 async def test_a_lost_dispute_crosses_once_however_often_it_is_delivered(app: App) -> None:
@@ -135,13 +140,20 @@ async def test_a_lost_dispute_crosses_once_however_often_it_is_delivered(app: Ap
     await watch(app, user)
     obj = {"id": "du_1", "object": "dispute", "payment_intent": disputed.stripe_payment_intent_id}
 
-    for opening in ("charge.dispute.created", "charge.dispute.funds_withdrawn"):
+    for opening in (
+        "charge.dispute.created",
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+    ):
         await app.handle(stripe_event(opening, {**obj, "status": "needs_response"}))
     assert alerts(app, "credits.low_balance") == []
+    (disabled,) = alerts(app, "auto_top_up.disabled")  # once, however often it is told
+    assert (disabled["reason"], disabled["dispute_id"]) == ("dispute_opened", "du_1")
+    assert app.store.state.auto_top_up_settings[user].enabled is False
     for _ in range(2):  # a redelivery, under a new event id
         await app.handle(stripe_event("charge.dispute.closed", {**obj, "status": "lost"}))
 
-    crossed_once(app, user, "credits.reversed:dispute:")
+    crossed_once(app, user, "credits.reversed:dispute:", tops_up=False)
     depleted = [d for d in alerts(app, "credits.depleted") if "dispute" in str(d["cause"])]
     assert [d["available"] for d in depleted] == [0]
 
@@ -156,7 +168,7 @@ async def test_an_expiry_crosses_once_and_a_rerun_changes_nothing(app: App) -> N
             uow_factory=app.store.uow_factory, clock=app.clock, batch_size=10, control=NoControl()
         )
 
-    crossed_once(app, user, "credits.expired:")
+    crossed_once(app, user, "credits.expired:", tops_up=True)
 
 
 async def test_a_refunded_subscription_invoice_crosses_once() -> None:
@@ -175,7 +187,7 @@ async def test_a_refunded_subscription_invoice_crosses_once() -> None:
 
     (low,) = fired(world.store.state.outbox, "credits.low_balance")
     assert (low["user_id"], low["available"]) == (user, 1250)
-    assert len(fired(world.store.state.outbox, "auto_top_up.requested")) == 1
+    assert fired(world.store.state.outbox, "auto_top_up.requested") == []
 
 
 async def test_every_entry_is_told_once_and_every_fall_by_an_event_that_decides(
@@ -212,3 +224,30 @@ async def test_every_entry_is_told_once_and_every_fall_by_an_event_that_decides(
     assert {e.id: len(told.get(e.id, [])) for e in entries} == {e.id: 1 for e in entries}
     deciding = {event.type for event in LOWERING} | {"credits.adjusted"}
     assert {told[e.id][0] for e in entries if e.credits < 0} <= deciding
+
+
+async def test_a_dispute_hold_alerts_but_never_charges_the_card(app: App) -> None:
+    """The disputed purchase's credits are still there: the dispute holds them, which
+    lowers available credits, but the customer contesting a charge is not charged."""
+    user = await app.user()
+    disputed = await buy(app, user, 1000)
+    await watch(app, user)
+    obj = {"id": "du_3", "object": "dispute", "payment_intent": disputed.stripe_payment_intent_id}
+
+    await app.handle(stripe_event("charge.dispute.created", {**obj, "status": "needs_response"}))
+
+    assert app.store.state.accounts[user].available == 0
+    assert [low["user_id"] for low in alerts(app, "credits.low_balance")] == [user]
+    assert requested(app, user) == [] and alerts(app, "auto_top_up.requested") == []
+    assert [d["reason"] for d in alerts(app, "auto_top_up.disabled")] == ["dispute_opened"]
+
+
+async def test_a_spending_hold_may_request_a_top_up(app: App) -> None:
+    user = await app.user()
+    await buy(app, user, 1000)
+    await watch(app, user)
+    factory, clock = app.store.uow_factory, app.clock
+
+    await place_hold(user, 600, "hold-a", 60, uow_factory=factory, clock=clock)
+
+    crossed_once(app, user, "hold.placed:", tops_up=True)
