@@ -15,7 +15,8 @@ from sqlalchemy import and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.tables import IN_FLIGHT, auto_top_up_settings, auto_top_ups
+from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.tables import IN_FLIGHT, accounts, auto_top_up_settings, auto_top_ups
 from domain.auto_top_up import IN_FLIGHT as COUNTED_IN_FLIGHT
 from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, TopUpStatus
 
@@ -26,13 +27,23 @@ _SETTINGS = (
 )  # fmt: skip
 
 
+_HAS_AUTO_TOP_UP = (
+    update(accounts)
+    .where(accounts.c.user_id == bindparam("where_user_id"), accounts.c.has_auto_top_up.is_(False))
+    .values(has_auto_top_up=True)
+)
+
+
 class SqlAutoTopUpRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._pg = connection.dialect.name == "postgresql"
         self._insert = insert_for(connection)
+        self._hints = RewardHints() if hints is None else hints
 
     async def settings(self, user_id: str, *, for_update: bool = False) -> AutoTopUpSettings | None:
+        if self._hints.no_auto_top_up(user_id):
+            return None  # the account row (locked by the spend) says there are none
         query = select(auto_top_up_settings).where(auto_top_up_settings.c.user_id == user_id)
         if for_update and self._pg:
             query = query.with_for_update()
@@ -42,6 +53,9 @@ class SqlAutoTopUpRepository:
         return AutoTopUpSettings(**{name: getattr(row, name) for name in _SETTINGS})
 
     async def save_settings(self, user_id: str, settings: AutoTopUpSettings, now: datetime) -> None:
+        # The account row first (the lock order of every spend), then the settings row.
+        await self._conn.execute(_HAS_AUTO_TOP_UP, {"where_user_id": user_id})
+        self._hints.forget(user_id)
         values: dict[str, Any] = {name: getattr(settings, name) for name in _SETTINGS}
         statement = self._insert(auto_top_up_settings).values(
             user_id=user_id, updated_at=now, **values

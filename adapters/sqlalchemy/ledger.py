@@ -135,7 +135,12 @@ class SqlLedgerRepository:
             row = (await self._conn.execute(MOVE_FOR_GRANT, move)).first()
         if row is None:
             raise NotFound(f"no account for user {posting.user_id}")
-        self._hints.learn(posting.user_id, row.has_trial, row.has_referral, row.has_alerts)
+        self._hints.learn(
+            posting.user_id,
+            has_trial=row.has_trial,
+            has_referral=row.has_referral,
+            has_alerts=row.has_alerts,
+        )
         if self._one_statement_grants:
             entry = (
                 None if row.entry_id is None else _entry(row.entry_id, posting, row.balance, now)

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.hints import RewardHints
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.spending_sql import DEBIT, OPEN
 from adapters.sqlalchemy.tables import accounts, holds, spend_requests
@@ -54,10 +55,11 @@ _ANSWER = (
 
 
 class SqlSpendingLedger:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
         self._conn = connection
         self._pg = connection.dialect.name == "postgresql"
-        self._ledger = SqlLedgerRepository(connection)
+        self._hints = RewardHints() if hints is None else hints
+        self._ledger = SqlLedgerRepository(connection, self._hints)
         self._insert = insert_for(connection)
 
     async def open(
@@ -73,6 +75,9 @@ class SqlSpendingLedger:
             row = (await self._conn.execute(OPEN, params)).first()
             if row is None:
                 return None
+            self._hints.learn(
+                user_id, has_alerts=row.has_alerts, has_auto_top_up=row.has_auto_top_up
+            )
             account = Account(user_id, row.balance, row.held)
             return Opened(account, frozenset(row.claimed), row.expired)
         return await self._open_one_by_one(user_id, requests, now)

@@ -26,11 +26,11 @@ WITH req AS (
     ON CONFLICT DO NOTHING
     RETURNING idempotency_key
 ), acct AS (
-    SELECT balance, held FROM accounts
+    SELECT balance, held, has_alerts, has_auto_top_up FROM accounts
     WHERE user_id = :user_id AND (SELECT count(*) FROM req) >= 0
     FOR UPDATE
 )
-SELECT acct.balance, acct.held,
+SELECT acct.balance, acct.held, acct.has_alerts, acct.has_auto_top_up,
     (SELECT coalesce(array_agg(idempotency_key), '{}') FROM req) AS claimed,
     (SELECT count(*) FROM holds h
      WHERE h.user_id = :user_id AND h.status = 'active' AND h.expires_at <= :now) AS expired

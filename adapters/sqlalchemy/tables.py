@@ -117,6 +117,7 @@ accounts = Table(
     Column("has_referral", Boolean, nullable=False, server_default=false()),
     # The user has an account_alerts row (settings, or an alert that fired).
     Column("has_alerts", Boolean, nullable=False, server_default=false()),
+    Column("has_auto_top_up", Boolean, nullable=False, server_default=false()),
 )
 
 ledger_entries = Table(

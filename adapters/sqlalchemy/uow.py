@@ -86,12 +86,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(conn, self._held)
         self.adjustments = SqlAdjustmentLog(conn)
         self.admin = SqlAdminQueries(conn)
-        self.spending = SqlSpendingLedger(conn)
+        self.spending = SqlSpendingLedger(conn, hints)
         self.holds = SqlHoldRepository(conn)
         self.spend_requests = SqlSpendRequests(conn)
         self.disputes = SqlDisputeRepository(conn)
         self.alerts = SqlAlertRepository(conn, hints)
-        self.auto_top_ups = SqlAutoTopUpRepository(conn)
+        self.auto_top_ups = SqlAutoTopUpRepository(conn, hints)
         return self
 
     def record(self, event: DomainEvent) -> None:

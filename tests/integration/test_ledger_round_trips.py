@@ -21,15 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FixedClock
 from adapters.sqlalchemy.engine import make_engine
-from adapters.sqlalchemy.tables import outbox, processed_events
+from adapters.sqlalchemy.tables import accounts, outbox, processed_events
 from adapters.sqlalchemy.uow import uow_factory
 from application.accounts.users import create_user
+from application.alerts.settings import update_alert_settings
+from application.spending.debit import debit
 from application.webhooks.events import PaymentRef, PaymentSucceeded
 from application.webhooks.gateway import WebhookGateway
 from application.webhooks.handle_gateway_event import handle_gateway_event
 from application.webhooks.handling import EventOutcome
+from domain.auto_top_up import AutoTopUpSettings
 from domain.ledger import EntryKind, Posting, purchase_posting
 from domain.payment import Payment, PaymentKind, PaymentStatus
+from domain.spending import Debit
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -127,3 +131,44 @@ async def test_a_paid_webhook_costs_four_statements_and_a_redelivery_one(
     assert outcome == EventOutcome.GRANTED
     assert types == ["credits.granted", "payment.completed"]
     assert account is not None and account.balance == 500
+
+
+async def _debit_statements(engine: AsyncEngine, user_id: str, key: str) -> list[str]:
+    with counted(engine) as statements:
+        await debit(Debit(user_id, 10, key), uow_factory=uow_factory(engine), clock=FixedClock(NOW))
+    return statements
+
+
+@pytest.mark.postgres
+async def test_a_debit_asks_for_alerts_and_auto_top_up_only_of_users_who_have_them(
+    pg_engine: AsyncEngine,
+) -> None:
+    """The spend's opening statement reads the account's ``has_alerts`` and
+    ``has_auto_top_up`` flags with the balance it locks: a user with neither costs the
+    follow-ups one read (of the available balance, for ``credits.depleted``)."""
+    factory, clock = uow_factory(pg_engine), FixedClock(NOW)
+    user = (await create_user("spender@example.com", uow_factory=factory, clock=clock)).user
+    async with factory() as uow:
+        await uow.ledger.post(purchase_posting(user.id, "pay_s", 1000), NOW)
+        await uow.commit()
+
+    plain = await _debit_statements(pg_engine, user.id, "d1")
+    # open the spend (claim + lock); debit (balance, entry, lots); the available
+    # balance; the outbox row
+    assert plain == ["WITH", "WITH", "SELECT", "INSERT"]
+
+    settings = AutoTopUpSettings(True, threshold_credits=100, amount=1000, monthly_limit=5000)
+    async with factory() as uow:
+        await uow.auto_top_ups.save_settings(user.id, settings, NOW)
+        await uow.commit()
+    await update_alert_settings(
+        user.id, {"low_balance_threshold": 50}, uow_factory=factory, clock=clock
+    )
+
+    watched = await _debit_statements(pg_engine, user.id, "d2")
+    assert len(watched) > len(plain)  # the alerts row and the settings are read now
+    async with pg_engine.connect() as conn:
+        flags = (
+            await conn.execute(select(accounts.c.has_alerts, accounts.c.has_auto_top_up))
+        ).one()
+    assert tuple(flags) == (True, True)
