@@ -5,11 +5,9 @@ does not fire again until its condition has stopped holding."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
-from decimal import Decimal
 
 from application.ports import Clock, UnitOfWorkFactory
-from domain.alerts import RUNWAY_WINDOW_DAYS, AlertSettings, runway_days
+from domain.alerts import AlertSettings
 from domain.errors import NotFound
 
 
@@ -25,16 +23,3 @@ async def update_alert_settings(
         await uow.alerts.save_settings(user_id, settings, clock.now())
         await uow.commit()
     return settings
-
-
-async def get_runway(
-    user_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock
-) -> Decimal | None:
-    """Days the available credits last at the last seven days' rate; None: no spending."""
-    now = clock.now()
-    async with uow_factory() as uow:
-        account = await uow.ledger.account(user_id)
-        if account is None:
-            return None
-        spent = await uow.alerts.spent_since(user_id, now - timedelta(days=RUNWAY_WINDOW_DAYS))
-    return runway_days(account.available, spent)

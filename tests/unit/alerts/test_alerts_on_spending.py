@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from application.alerts.settings import get_runway, update_alert_settings
+from application.alerts.settings import update_alert_settings
+from application.spending.balance import BalanceView, get_own_balance
 from application.spending.debit import debit
 from application.spending.place_hold import place_hold
 from domain.spending import Debit
@@ -67,9 +68,13 @@ async def test_a_hold_crossing_the_threshold_fires(app: App) -> None:
     assert [a["available"] for a in alerts(app, "credits.low_balance")] == [5]
 
 
+async def own_balance(app: App, user: str) -> BalanceView:
+    return await get_own_balance(user, uow_factory=app.store.uow_factory, clock=app.clock)
+
+
 async def test_runway_from_a_known_spending_history(app: App) -> None:
     user, credits = await funded(app)
-    assert await get_runway(user, uow_factory=app.store.uow_factory, clock=app.clock) is None
+    assert (await own_balance(app, user)).runway_days is None
     app.clock.advance(timedelta(days=10))
     await spend(app, user, 100, "old")  # leaves the window below
     app.clock.advance(timedelta(days=8))
@@ -77,7 +82,7 @@ async def test_runway_from_a_known_spending_history(app: App) -> None:
         await spend(app, user, 10, f"day-{day}")
         app.clock.advance(timedelta(days=1))
 
-    runway = await get_runway(user, uow_factory=app.store.uow_factory, clock=app.clock)
+    runway = (await own_balance(app, user)).runway_days
 
     left = credits - 100 - 70
     assert runway == (Decimal(left) * 7 / 70).quantize(Decimal("0.1"))
