@@ -13,10 +13,13 @@ import enum
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from domain.ledger import EntryKind, LedgerEntry
 from domain.subscription import Subscription
+
+if TYPE_CHECKING:
+    from domain.payment import Payment  # which records these events itself
 
 JsonValue = str | int | bool | None
 # Fixed forever: changing it would give every past fact a new id.
@@ -522,6 +525,19 @@ class AutoTopUpSucceeded(DomainEvent):
     amount: int
     currency: str
     credits: int
+
+    @classmethod
+    def of(cls, top_up_id: str, payment: Payment, now: datetime) -> AutoTopUpSucceeded:
+        """The top-up ``top_up_id`` was paid by ``payment`` (off-session or on its page)."""
+        return cls(
+            user_id=payment.user_id,
+            occurred_at=now,
+            top_up_id=top_up_id,
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            credits=payment.credits,
+        )
 
     @property
     def key(self) -> str:

@@ -44,17 +44,7 @@ async def top_up_checkout_paid(uow: UnitOfWork, payment: Payment, now: datetime)
     settings = await uow.auto_top_ups.settings(top_up.user_id, for_update=True)
     if settings is not None and settings.failures:
         await uow.auto_top_ups.save_settings(top_up.user_id, replace(settings, failures=0), now)
-    uow.record(
-        AutoTopUpSucceeded(
-            user_id=top_up.user_id,
-            occurred_at=now,
-            top_up_id=top_up.id,
-            payment_id=payment.id,
-            amount=payment.amount,
-            currency=payment.currency,
-            credits=payment.credits,
-        )
-    )
+    uow.record(AutoTopUpSucceeded.of(top_up.id, payment, now))
 
 
 async def top_up_checkout_closed(uow: UnitOfWork, payment: Payment, now: datetime) -> None:

@@ -64,17 +64,7 @@ async def _succeed(
     await fulfil(uow, payment, payment.amount, payment.currency, now, "auto_top_up")
     await uow.auto_top_ups.save(top_up.succeeded())
     await _failures(uow, top_up.user_id, 0, now)
-    uow.record(
-        AutoTopUpSucceeded(
-            user_id=top_up.user_id,
-            occurred_at=now,
-            top_up_id=top_up.id,
-            payment_id=payment.id,
-            amount=payment.amount,
-            currency=payment.currency,
-            credits=payment.credits,
-        )
-    )
+    uow.record(AutoTopUpSucceeded.of(top_up.id, payment, now))
 
 
 async def _needs_action(
