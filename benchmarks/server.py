@@ -24,6 +24,8 @@ from typing import Self
 
 import httpx
 
+from adapters.sqlalchemy.engine import PG_POOL_SIZE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -90,13 +92,16 @@ class AppServer:
         *,
         workers: int = 1,
         module: str = "benchmarks.server",
+        pool_size: int = PG_POOL_SIZE,
     ) -> None:
-        """``workers``: ``serve --workers``; ``module``: what ``python -m`` runs."""
+        """``workers``: ``serve --workers``; ``module``: what ``python -m`` runs;
+        ``pool_size``: ``DATABASE_POOL_SIZE`` of each worker."""
         self.database_url = database_url
         self.webhook_secret = webhook_secret
         self.log_path = log_path
         self.profile = profile
         self.workers = workers
+        self.pool_size = pool_size
         self.module = module
         self.base_url = ""
         self._process: asyncio.subprocess.Process | None = None
@@ -143,6 +148,7 @@ class AppServer:
             "RATE_LIMIT_PER_MINUTE": "1000000",
             "SERVICE_API_KEYS": "bench-service-key-0123456789abcdef",  # benchmarks.debits
             "BENCH_WORKERS": str(self.workers),
+            "DATABASE_POOL_SIZE": str(self.pool_size),
         }
         if self.profile is not None:
             env["BENCH_PROFILE"] = str(self.profile)

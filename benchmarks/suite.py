@@ -1,6 +1,6 @@
 """``just bench``: the service against same-run references, on PostgreSQL, in minutes.
 
-    python -m benchmarks.suite [--seconds S] [--workers N] [--scale] [--profile]
+    python -m benchmarks.suite [--seconds S] [--workers N] [--pool-size P] [--scale] [--profile]
                                [--database-url URL] [--out DIR]
 
 One run: a fresh database (dropped at the end), the server started as the README
@@ -62,6 +62,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.suite")
     parser.add_argument("--seconds", type=float, default=5.0, help="each measurement (5)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serve --workers")
+    parser.add_argument(
+        "--pool-size", type=int, default=PG_POOL_SIZE, help="DATABASE_POOL_SIZE of each worker"
+    )
     parser.add_argument("--scale", action="store_true", help="then again at ten million rows")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker in each scenario")
     parser.add_argument("--only", nargs="*", help="these scenarios only (a quick look)")
@@ -84,7 +87,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         secret = f"whsec_{secrets.token_hex(16)}"
         script = derive_script(await capture_canary(database.url, secret, USERS))
         result: dict[str, Any] = {"postgresql": await _postgres(engine)}
-        app = AppServer(database.url, secret, workdir / "app.log", workers=args.workers)
+        app = AppServer(
+            database.url,
+            secret,
+            workdir / "app.log",
+            workers=args.workers,
+            pool_size=args.pool_size,
+        )
         bare = AppServer(
             database.url,
             secret,
@@ -204,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "machine": {"cores": os.cpu_count(), "load_before": load_before},
         "server": {
             "command": f"creditline serve --workers {args.workers}",
-            "pool_size": PG_POOL_SIZE,
+            "pool_size": args.pool_size,
             "max_overflow": PG_MAX_OVERFLOW,
         },
         "seconds_per_measurement": args.seconds,

@@ -336,7 +336,12 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
     metrics = providers.Singleton(PrometheusMetrics, TRANSLATED_TYPES)
-    engine = providers.Singleton(make_engine, settings.provided.database_url)
+    engine = providers.Singleton(
+        make_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+        max_overflow=settings.provided.database_max_overflow,
+    )
     uow_factory = providers.Singleton(_uow_factory, engine, metrics, settings)
     read_uow_factory = providers.Singleton(read_uow_factory, engine)
     gateway = providers.Selector(

@@ -15,6 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from adapters.sqlalchemy.engine import PG_MAX_OVERFLOW, PG_POOL_SIZE
 from domain.admin import AdjustmentLimits
 from domain.credits import CreditPackage, CreditRate, PricingPolicy, package_discount
 from domain.errors import DomainError
@@ -42,6 +43,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./creditline.db"
+    database_pool_size: int = PG_POOL_SIZE  # per process, PostgreSQL only
+    database_max_overflow: int = PG_MAX_OVERFLOW
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -175,6 +178,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     pricing = _pricing(env.get("CREDITLINE_CONFIG"), min_amount, max_amount)
     return Settings(
         database_url=env.get("DATABASE_URL") or Settings.database_url,
+        database_pool_size=_int(env, "DATABASE_POOL_SIZE", PG_POOL_SIZE, 1, 1000),
+        database_max_overflow=_int(env, "DATABASE_MAX_OVERFLOW", PG_MAX_OVERFLOW, 0, 1000),
         host=host,
         port=port,
         public_url=public_url,

@@ -26,8 +26,17 @@ PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An ``AsyncEngine`` configured for creditline's transactions; ``kwargs`` pass through."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = PG_POOL_SIZE,
+    max_overflow: int = PG_MAX_OVERFLOW,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An ``AsyncEngine`` configured for creditline's transactions; ``kwargs`` pass through.
+
+    ``pool_size``/``max_overflow``: the PostgreSQL pool of this process (SQLite keeps one
+    connection)."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, **kwargs)
@@ -40,7 +49,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             "connect_args": {"server_settings": {"jit": "off"}},
         }
         if "poolclass" not in kwargs:
-            options |= {"pool_size": PG_POOL_SIZE, "max_overflow": PG_MAX_OVERFLOW}
+            options |= {"pool_size": pool_size, "max_overflow": max_overflow}
         return ReconnectingEngine(create_async_engine(url, **(options | kwargs)).sync_engine)
     raise ValueError(
         f"unsupported database '{backend}': use postgresql+asyncpg or sqlite+aiosqlite"

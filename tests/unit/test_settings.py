@@ -1,5 +1,8 @@
+from typing import Any
+
 import pytest
 
+from adapters.sqlalchemy.engine import make_engine
 from entrypoints.settings import ConfigError, load_settings
 
 
@@ -115,3 +118,23 @@ def test_auto_top_up_runs_in_serve_every_15_seconds_unless_turned_off() -> None:
 
     assert (default.in_serve, default.interval_seconds) == (True, 15)
     assert (off.auto_top_up.in_serve, off.auto_top_up.interval_seconds) == (False, 60)
+
+
+def test_the_postgresql_pool_of_each_process_is_configurable() -> None:
+    default = load_settings({})
+    small = load_settings({"DATABASE_POOL_SIZE": "8", "DATABASE_MAX_OVERFLOW": "0"})
+
+    assert (default.database_pool_size, default.database_max_overflow) == (20, 10)
+    assert (small.database_pool_size, small.database_max_overflow) == (8, 0)
+    for env in ({"DATABASE_POOL_SIZE": "0"}, {"DATABASE_MAX_OVERFLOW": "-1"}):
+        with pytest.raises(ConfigError, match=next(iter(env))):
+            load_settings(env)
+
+
+async def test_the_engine_takes_the_configured_pool() -> None:
+    engine = make_engine("postgresql+asyncpg://u@127.0.0.1:1/x", pool_size=8, max_overflow=0)
+    try:
+        pool: Any = engine.sync_engine.pool
+        assert (pool.size(), pool._max_overflow) == (8, 0)
+    finally:
+        await engine.dispose()
