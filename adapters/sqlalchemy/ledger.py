@@ -103,6 +103,7 @@ class SqlLedgerRepository:
         await self._conn.execute(statement.with_for_update())
 
     async def post(self, posting: Posting, now: datetime) -> LedgerEntry | None:
+        self._hints.forget_account(posting.user_id)  # whatever it moves, read it again
         if posting.credits > 0 and not posting.refills:
             return await self._grant(posting, now)
         balance = await self._move(posting.user_id, posting.credits, now, posting.may_go_negative)
@@ -201,6 +202,9 @@ class SqlLedgerRepository:
         return (await self._conn.execute(duplicate)).first() is not None
 
     async def account(self, user_id: str) -> Account | None:
+        known = self._hints.known_account(user_id)
+        if known is not None:
+            return known  # returned by this transaction's last change of the locked row
         statement = select(accounts.c.user_id, accounts.c.balance, accounts.c.held).where(
             accounts.c.user_id == user_id
         )

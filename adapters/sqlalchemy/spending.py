@@ -79,6 +79,7 @@ class SqlSpendingLedger:
                 user_id, has_alerts=row.has_alerts, has_auto_top_up=row.has_auto_top_up
             )
             account = Account(user_id, row.balance, row.held)
+            self._hints.know_account(account)
             return Opened(account, frozenset(row.claimed), row.expired)
         return await self._open_one_by_one(user_id, requests, now)
 
@@ -125,6 +126,8 @@ class SqlSpendingLedger:
         if len(rows) != len(debits):
             total = sum(d.credits for d in debits)
             raise InsufficientCredits(f"user {user_id} cannot cover {total} credits")
+        last = rows[debits[-1].ledger_key]  # the debits run in order: the last leaves the balance
+        self._hints.know_account(Account(user_id, last.balance_after, last.held))
         return [
             _entry(d, rows[d.ledger_key].id, rows[d.ledger_key].balance_after, now) for d in debits
         ]
@@ -154,12 +157,18 @@ class SqlSpendingLedger:
     async def reserve(self, user_id: str, credits: int, now: datetime) -> Account | None:
         params = {"where_user_id": user_id, "credits": credits, "new_updated_at": now}
         row = (await self._conn.execute(_RESERVE, params)).first()
-        return None if row is None else Account(user_id, row.balance, row.held)
+        if row is None:
+            return None
+        account = Account(user_id, row.balance, row.held)
+        self._hints.know_account(account)
+        return account
 
     async def unreserve(self, user_id: str, credits: int, now: datetime) -> Account:
         params = {"where_user_id": user_id, "credits": credits, "new_updated_at": now}
         row = (await self._conn.execute(_UNRESERVE, params)).one()
-        return Account(user_id, row.balance, row.held)
+        account = Account(user_id, row.balance, row.held)
+        self._hints.know_account(account)
+        return account
 
 
 def _entry(debit: Debit, entry_id: int, balance_after: int, now: datetime) -> LedgerEntry:

@@ -88,6 +88,6 @@ WITH d AS (
     FROM run JOIN ent ON ent.idempotency_key = run.lk CROSS JOIN acct
     WHERE r.user_id = :user_id AND r.idempotency_key = run.k
 )
-SELECT ent.id, ent.idempotency_key, ent.balance_after FROM ent
+SELECT ent.id, ent.idempotency_key, ent.balance_after, acct.held FROM ent CROSS JOIN acct
 """
 )

@@ -26,6 +26,7 @@ from adapters.sqlalchemy.uow import uow_factory
 from application.accounts.users import create_user
 from application.alerts.settings import update_alert_settings
 from application.spending.debit import debit
+from application.spending.spend import spend
 from application.webhooks.events import PaymentRef, PaymentSucceeded
 from application.webhooks.gateway import WebhookGateway
 from application.webhooks.handle_gateway_event import handle_gateway_event
@@ -144,8 +145,8 @@ async def test_a_debit_asks_for_alerts_and_auto_top_up_only_of_users_who_have_th
     pg_engine: AsyncEngine,
 ) -> None:
     """The spend's opening statement reads the account's ``has_alerts`` and
-    ``has_auto_top_up`` flags with the balance it locks: a user with neither costs the
-    follow-ups one read (of the available balance, for ``credits.depleted``)."""
+    ``has_auto_top_up`` flags with the balance it locks, and the debit returns the
+    balance and held it left: for a user with neither, the follow-ups cost nothing."""
     factory, clock = uow_factory(pg_engine), FixedClock(NOW)
     user = (await create_user("spender@example.com", uow_factory=factory, clock=clock)).user
     async with factory() as uow:
@@ -153,9 +154,8 @@ async def test_a_debit_asks_for_alerts_and_auto_top_up_only_of_users_who_have_th
         await uow.commit()
 
     plain = await _debit_statements(pg_engine, user.id, "d1")
-    # open the spend (claim + lock); debit (balance, entry, lots); the available
-    # balance; the outbox row
-    assert plain == ["WITH", "WITH", "SELECT", "INSERT"]
+    # open the spend (claim + lock); debit (balance, entry, lots); the outbox row
+    assert plain == ["WITH", "WITH", "INSERT"]
 
     settings = AutoTopUpSettings(True, threshold_credits=100, amount=1000, monthly_limit=5000)
     async with factory() as uow:
@@ -172,3 +172,36 @@ async def test_a_debit_asks_for_alerts_and_auto_top_up_only_of_users_who_have_th
             await conn.execute(select(accounts.c.has_alerts, accounts.c.has_auto_top_up))
         ).one()
     assert tuple(flags) == (True, True)
+
+
+async def _from_the_row(uow: Any, user_id: str) -> tuple[int, int]:
+    query = select(accounts.c.balance, accounts.c.held).where(accounts.c.user_id == user_id)
+    row = (await uow.ledger._conn.execute(query)).one()  # the unit's own connection
+    return row.balance, row.held
+
+
+async def test_the_account_a_unit_knows_is_always_the_row(engine: AsyncEngine) -> None:
+    """Whatever changes the account in a transaction, ``ledger.account`` answers what
+    the row holds, whether it was read or known from the last change's answer."""
+    factory, clock = uow_factory(engine), FixedClock(NOW)
+    user = (await create_user("row@example.com", uow_factory=factory, clock=clock)).user.id
+    async with factory() as uow:
+        await uow.ledger.post(purchase_posting(user, "pay_r", 1000), NOW)
+        await uow.commit()
+    steps = [
+        lambda uow: spend(uow, user, [Debit(user, 10, "a"), Debit(user, 15, "b")], NOW),
+        lambda uow: uow.spending.reserve(user, 100, NOW),
+        lambda uow: spend(uow, user, [Debit(user, 5, "c")], NOW),
+        lambda uow: uow.spending.unreserve(user, 40, NOW),
+        lambda uow: uow.ledger.post(purchase_posting(user, "pay_s", 200), NOW),
+        lambda uow: spend(uow, user, [Debit(user, 7, "d")], NOW),
+    ]
+    async with factory() as uow:
+        for step in steps:
+            await step(uow)
+            account = await uow.ledger.account(user)
+            assert account is not None
+            assert (account.balance, account.held) == await _from_the_row(uow, user)
+        await uow.commit()
+    async with factory() as uow:
+        assert await _from_the_row(uow, user) == (1000 - 10 - 15 - 5 + 200 - 7, 60)
