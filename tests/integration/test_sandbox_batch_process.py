@@ -65,15 +65,18 @@ async def open_checkout(container: Container, amount: int) -> tuple[str, str, st
     return user.user.id, payment.id, payment.stripe_session_id
 
 
-def run_batch(db_url: str) -> tuple[int, dict[str, object]]:
+def run_batch(
+    db_url: str, job: str = "expire-sessions", secret: str = SECRET
+) -> tuple[int, dict[str, object]]:
+    """``creditline batch <job> --json`` in its own process on the sandbox: exit code, report."""
     env = os.environ | {
         "DATABASE_URL": db_url,
         "PAYMENT_GATEWAY": "sandbox",
-        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_WEBHOOK_SECRET": secret,
     }
     command = [sys.executable, "-c", "from entrypoints.cli import main; main()"]
     done = subprocess.run(
-        [*command, "batch", "expire-sessions", "--json"],
+        [*command, "batch", job, "--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -10,10 +10,7 @@ server's setup page saved.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -34,6 +31,7 @@ from domain.ledger import purchase_posting
 from domain.spending import Debit
 from entrypoints.container import Container, build_container
 from entrypoints.settings import Settings
+from tests.integration.test_sandbox_batch_process import run_batch
 
 SECRET = "whsec_saved_cards_test"
 OK = "4242424242424242"
@@ -178,31 +176,12 @@ async def _user_with_a_card_below_threshold(container: Container) -> str:
     return user
 
 
-def _run_batch(db_url: str) -> tuple[int, dict[str, object]]:
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "PAYMENT_GATEWAY": "sandbox",
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-    }
-    command = [sys.executable, "-c", "from entrypoints.cli import main; main()"]
-    done = subprocess.run(
-        [*command, "batch", "auto-top-up", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.stdout.strip(), done.stderr
-    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
-
-
 async def test_a_separate_batch_process_charges_the_card_the_server_saved(db_url: str) -> None:
     container = _server(db_url)
     user = await _user_with_a_card_below_threshold(container)
     await container.engine().dispose()
 
-    code, report = await asyncio.to_thread(_run_batch, db_url)
+    code, report = await asyncio.to_thread(run_batch, db_url, "auto-top-up", SECRET)
 
     assert (code, report["ok"], report["counts"]) == (0, True, {"succeeded": 1})
     factory = container.uow_factory()
