@@ -43,6 +43,10 @@ class EntryKind(enum.StrEnum):
     SUBSCRIPTION_ROLLOVER = "subscription_rollover"
 
 
+# Credits spent: what products debited, directly or by capturing a hold (the runway,
+# the admin totals).
+SPENT_KINDS = frozenset({EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE})
+
 # Kinds that may take a balance below zero: reversing credits already spent is
 # recorded as debt rather than refused (docs/failure-modes.md #9, 10).
 MAY_GO_NEGATIVE = frozenset(

@@ -13,7 +13,6 @@ from adapters.memory.state import MemoryState
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
 from application.admin.ports import (
     DELIVERED,
-    SPENT_KINDS,
     CurrencyTotals,
     FailedDelivery,
     FailingEventType,
@@ -29,7 +28,7 @@ from application.ports import Page
 from application.refunds.gateway import REVERSING_REFUND_STATUSES
 from domain.disputes import Dispute, DisputeStatus
 from domain.holds import Hold
-from domain.ledger import Account, EntryKind
+from domain.ledger import SPENT_KINDS, Account, EntryKind
 from domain.payment import PAID, Payment
 
 T = TypeVar("T")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from adapters.memory.ledger import spent_since
 from adapters.memory.state import MemoryState
 from domain.alerts import AlertFlags, AlertSettings, AlertState
-from domain.ledger import EntryKind
-
-_SPENT = (EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE)
 
 
 class MemoryAlertRepository:
@@ -28,8 +26,4 @@ class MemoryAlertRepository:
         self._state.alerts[user_id] = replace(current, flags=flags)
 
     async def spent_since(self, user_id: str, since: datetime) -> int:
-        return sum(
-            -e.credits
-            for e in self._state.entries.values()
-            if e.user_id == user_id and e.kind in _SPENT and e.created_at >= since
-        )
+        return spent_since(self._state, user_id, since)

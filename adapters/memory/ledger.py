@@ -17,10 +17,17 @@ from adapters.memory.state import MemoryState, in_utc
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from application.ports import Page
 from domain.errors import NotFound
-from domain.ledger import Account, Allocation, EntryKind, LedgerEntry, Lot, Posting
+from domain.ledger import SPENT_KINDS, Account, Allocation, LedgerEntry, Lot, Posting
 from domain.lots import consume, covers, refill, refusal
 
-_SPENT_KINDS = (EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE)
+
+def spent_since(state: MemoryState, user_id: str, since: datetime) -> int:
+    """Credits ``user_id`` spent (usage debits, hold captures) since ``since``."""
+    return -sum(
+        e.credits
+        for e in state.entries.values()
+        if e.user_id == user_id and e.kind in SPENT_KINDS and e.created_at >= since
+    )
 
 
 class MemoryLedgerRepository:
@@ -90,12 +97,7 @@ class MemoryLedgerRepository:
         account = self._state.accounts.get(user_id)
         if account is None:
             return None
-        spent = -sum(
-            e.credits
-            for e in self._state.entries.values()
-            if e.user_id == user_id and e.kind in _SPENT_KINDS and e.created_at >= since
-        )
-        return account, spent
+        return account, spent_since(self._state, user_id, since)
 
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]:
         check_limit(limit)

@@ -21,7 +21,6 @@ from adapters.sqlalchemy.tables import (
     refunds,
 )
 from application.admin.ports import (
-    SPENT_KINDS,
     CurrencyTotals,
     KindTotals,
     Metric,
@@ -31,7 +30,7 @@ from application.admin.ports import (
 )
 from application.refunds.gateway import REVERSING_REFUND_STATUSES
 from domain.disputes import DisputeStatus
-from domain.ledger import EntryKind
+from domain.ledger import SPENT_KINDS, EntryKind
 from domain.payment import PAID
 
 _PAID = [status.value for status in PAID]

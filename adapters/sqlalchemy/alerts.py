@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
 from adapters.sqlalchemy.hints import RewardHints
-from adapters.sqlalchemy.tables import account_alerts, accounts, ledger_entries
+from adapters.sqlalchemy.ledger import spent_since
+from adapters.sqlalchemy.tables import account_alerts, accounts
 from domain.alerts import AlertFlags, AlertSettings, AlertState
-from domain.ledger import EntryKind
 
 _HAS_ALERTS = (
     update(accounts)
     .where(accounts.c.user_id == bindparam("where_user_id"), accounts.c.has_alerts.is_(False))
     .values(has_alerts=True)
 )
-_SPENT = (EntryKind.USAGE_DEBIT.value, EntryKind.HOLD_CAPTURE.value)
 
 
 class SqlAlertRepository:
@@ -70,9 +69,4 @@ class SqlAlertRepository:
         await self._conn.execute(statement)
 
     async def spent_since(self, user_id: str, since: datetime) -> int:
-        query = select(func.coalesce(func.sum(-ledger_entries.c.credits), 0)).where(
-            ledger_entries.c.user_id == user_id,
-            ledger_entries.c.kind.in_(_SPENT),
-            ledger_entries.c.created_at >= since,
-        )
-        return int((await self._conn.execute(query)).scalar_one())
+        return int((await self._conn.execute(spent_since(user_id, since))).scalar_one())

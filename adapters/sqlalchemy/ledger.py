@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
@@ -30,7 +30,7 @@ from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
 from domain.errors import LotChanged, NotFound
-from domain.ledger import Account, EntryKind, LedgerEntry, Posting
+from domain.ledger import SPENT_KINDS, Account, EntryKind, LedgerEntry, Posting
 from domain.lots import consume, refill, refusal
 
 _ENTRY_COLUMNS = (
@@ -66,19 +66,23 @@ _MOVE = (
 # this WHERE clause lets the available balance (balance - held) take the debit or not.
 _MOVE_COVERED = _MOVE.where(accounts.c.balance - accounts.c.held + _CREDITS >= 0)
 
-_SPENT_KINDS = (EntryKind.USAGE_DEBIT.value, EntryKind.HOLD_CAPTURE.value)
+
+def spent_since(
+    user_id: ColumnElement[str] | str, since: ColumnElement[datetime] | datetime
+) -> Select[tuple[int]]:
+    """Credits ``user_id`` spent since ``since``: one range of the (user, time) index."""
+    return select(func.coalesce(func.sum(-ledger_entries.c.credits), 0)).where(
+        ledger_entries.c.user_id == user_id,
+        ledger_entries.c.kind.in_([kind.value for kind in SPENT_KINDS]),
+        ledger_entries.c.created_at >= since,
+    )
+
+
 _ACCOUNT_AND_SPENT = select(
     accounts.c.user_id,
     accounts.c.balance,
     accounts.c.held,
-    select(func.coalesce(func.sum(-ledger_entries.c.credits), 0))
-    .where(
-        ledger_entries.c.user_id == accounts.c.user_id,
-        ledger_entries.c.kind.in_(_SPENT_KINDS),
-        ledger_entries.c.created_at >= bindparam("since"),
-    )
-    .scalar_subquery()
-    .label("spent"),
+    spent_since(accounts.c.user_id, bindparam("since")).scalar_subquery().label("spent"),
 ).where(accounts.c.user_id == bindparam("u"))
 """The balance read: the account row by key and one range of the (user, time) index."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from domain.disputes import Dispute
 from domain.holds import Hold
-from domain.ledger import Account, EntryKind
+from domain.ledger import SPENT_KINDS, Account, EntryKind
 from domain.payment import Payment
 from domain.user import User
 
@@ -129,9 +129,6 @@ class Metric(enum.StrEnum):
     CREDITS_SPENT = "credits_spent"
     CREDITS_EXPIRED = "credits_expired"
 
-
-# Credits spent: what products debited, directly or by capturing a hold.
-SPENT_KINDS = frozenset({EntryKind.USAGE_DEBIT, EntryKind.HOLD_CAPTURE})
 
 # An outbox row counts as failing once a delivery attempt failed and none succeeded.
 DELIVERED = "delivered"
