@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from application.ports import Page, UnitOfWorkFactory
 from domain.errors import NotFound, ValidationFailed
-from domain.ledger import Account, LedgerEntry
+from domain.ledger import LedgerEntry
 from domain.ledger_checks import LedgerMismatch
 from domain.payment import Payment
 
@@ -19,12 +19,6 @@ def page_size(limit: int | None, default: int = 20) -> int:
     if not 1 <= size <= MAX_PAGE:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
     return size
-
-
-async def get_account(user_id: str, *, uow_factory: UnitOfWorkFactory) -> Account:
-    async with uow_factory() as uow:
-        account = await uow.ledger.account(user_id)
-    return account or Account(user_id=user_id, balance=0)
 
 
 async def list_entries(

@@ -142,7 +142,9 @@ def read_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
     """Units of work for reads only: autocommit statements, no transaction around them.
     A connection is back in transactions when returned to the pool."""
 
+    nothing = MessageBus()  # a read publishes no events
+
     def make() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(engine, MessageBus(), read_only=True)
+        return SqlAlchemyUnitOfWork(engine, nothing, read_only=True)
 
     return make

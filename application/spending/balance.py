@@ -6,27 +6,28 @@ Holds past their expiry no longer hold, even before anything has marked them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.alerts import RUNWAY_WINDOW_DAYS, runway_days
 from domain.errors import NotFound
 from domain.ledger import Account
 
 
-async def get_balance(
-    user_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock, missing_ok: bool = False
-) -> Account:
-    """``missing_ok``: an unknown account reads as empty (a user asking for their own)."""
+async def get_balance(user_id: str, *, uow_factory: UnitOfWorkFactory, clock: Clock) -> Account:
+    """A service asking for a user's balance: an unknown account is ``NotFound``."""
     now = clock.now()
     async with uow_factory() as uow:
         account = await uow.ledger.account(user_id)
-        if account is None and missing_ok:
-            return Account(user_id, 0)
         if account is None:
             raise NotFound(f"no account for user {user_id}")
-        expired = await uow.holds.expired_of(user_id, now) if account.held else ()
+        return await _holding(uow, account, now)
+
+
+async def _holding(uow: UnitOfWork, account: Account, now: datetime) -> Account:
+    """``account`` with what its expired holds no longer hold (read only if it holds)."""
+    expired = await uow.holds.expired_of(account.user_id, now) if account.held else ()
     return replace(account, held=account.held - sum(hold.credits for hold in expired))
 
 
@@ -52,6 +53,5 @@ async def get_own_balance(
         if found is None:
             return BalanceView(Account(user_id, 0), None)
         account, spent = found
-        expired = await uow.holds.expired_of(user_id, now) if account.held else ()
-    account = replace(account, held=account.held - sum(hold.credits for hold in expired))
+        account = await _holding(uow, account, now)
     return BalanceView(account, runway_days(account.available, spent))

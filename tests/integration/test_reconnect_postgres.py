@@ -21,12 +21,12 @@ from sqlalchemy import pool, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.clock import FixedClock
+from adapters.clock import FixedClock, SystemClock
 from adapters.sqlalchemy.engine import make_engine
 from adapters.sqlalchemy.migrate import upgrade
 from adapters.sqlalchemy.uow import uow_factory
 from application.accounts.users import create_user
-from application.queries import get_account
+from application.spending.balance import get_own_balance
 from tests.conftest import run_async
 from tests.unit.conftest import T0
 
@@ -101,8 +101,12 @@ async def test_every_unit_of_work_succeeds_first_time_when_each_pooled_connectio
     assert await kill_other_backends(own_database) == POOL_SIZE
 
     # As many at once as there are dead connections: each picks one up.
-    reads = [get_account(user_id, uow_factory=uow_factory(engine)) for _ in range(POOL_SIZE)]
-    accounts = await asyncio.gather(*reads)
+    clock = SystemClock()
+    reads = [
+        get_own_balance(user_id, uow_factory=uow_factory(engine), clock=clock)
+        for _ in range(POOL_SIZE)
+    ]
+    accounts = [view.account for view in await asyncio.gather(*reads)]
 
     assert [a.balance for a in accounts] == [0] * POOL_SIZE
 

@@ -19,13 +19,13 @@ from application.accounts.users import (
 from application.ids import hash_api_key
 from application.queries import (
     MAX_PAGE,
-    get_account,
     get_payment,
     list_entries,
     list_payments,
     page_size,
     verify_ledger,
 )
+from application.spending.balance import get_own_balance
 from domain.errors import (
     ApiKeyLimitReached,
     EmailTaken,
@@ -240,13 +240,16 @@ async def test_ledger_entries_are_listed_newest_first_by_pages(app: App) -> None
     rest = await list_entries(user, 2, first.next_cursor, uow_factory=app.store.uow_factory)
     assert [e.credits for e in rest.items] == [100]
     assert rest.next_cursor is None
-    account = await get_account(user, uow_factory=app.store.uow_factory)
+    account = (
+        await get_own_balance(user, uow_factory=app.store.uow_factory, clock=app.clock)
+    ).account
     assert (account.balance, account.balance_usd) == (1000, "10.00")
     assert await verify_ledger(uow_factory=app.store.uow_factory) == []
 
 
 async def test_an_unknown_users_account_reads_as_empty(app: App) -> None:
-    account = await get_account("usr_nope", uow_factory=app.store.uow_factory)
+    own = await get_own_balance("usr_nope", uow_factory=app.store.uow_factory, clock=app.clock)
+    account = own.account
     assert (account.balance, account.available) == (0, 0)
 
 
