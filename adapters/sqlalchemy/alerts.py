@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.ledger import spent_since
 from adapters.sqlalchemy.tables import account_alerts, accounts
 from domain.alerts import AlertFlags, AlertSettings, AlertState
@@ -22,10 +22,10 @@ _HAS_ALERTS = (
 
 
 class SqlAlertRepository:
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
 
     async def get(self, user_id: str, *, for_update: bool = False) -> AlertState:
         if self._hints.no_alerts(user_id):

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.tables import IN_FLIGHT, accounts, auto_top_up_settings, auto_top_ups
 from domain.auto_top_up import IN_FLIGHT as COUNTED_IN_FLIGHT
 from domain.auto_top_up import AutoTopUp, AutoTopUpSettings, TopUpStatus
@@ -35,11 +35,11 @@ _HAS_AUTO_TOP_UP = (
 
 
 class SqlAutoTopUpRepository:
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._pg = connection.dialect.name == "postgresql"
         self._insert = insert_for(connection)
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
 
     async def settings(self, user_id: str, *, for_update: bool = False) -> AutoTopUpSettings | None:
         if self._hints.no_auto_top_up(user_id):

@@ -1,4 +1,4 @@
-"""What a unit of work learned about a user's optional rows from their account row.
+"""What a unit of work learned about a user's account row: which optional rows exist.
 
 A grant's balance statement returns the account's ``has_trial``, ``has_referral`` and
 ``has_alerts`` flags, and a spend's opening statement ``has_alerts`` and
@@ -19,7 +19,7 @@ from __future__ import annotations
 from domain.ledger import Account
 
 
-class RewardHints:
+class AccountHints:
     def __init__(self) -> None:
         self._flags: dict[str, dict[str, bool]] = {}
         self._accounts: dict[str, Account] = {}

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.pagination import check_limit, decode_int, encode_cursor
 from adapters.sqlalchemy.dialect import insert_for, per_dialect
 from adapters.sqlalchemy.grant_sql import GRANT, MOVE_FOR_GRANT
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.lots import SqlLotRepository
 from adapters.sqlalchemy.tables import accounts, ledger_entries
 from application.ports import Page
@@ -90,13 +90,13 @@ _ACCOUNT_AND_SPENT = select(
 class SqlLedgerRepository:
     """``hints``: the unit of work's, told each granted user's reward flags."""
 
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
         self._append_entry = _APPEND[connection.dialect.name]
         self._one_statement_grants = connection.dialect.name == "postgresql"
         self._lots = SqlLotRepository(connection)
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
 
     async def open_account(self, user_id: str) -> None:
         statement = self._insert(accounts).values(user_id=user_id, balance=0, held=0)

@@ -15,7 +15,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.tables import accounts, referral_uses, referrals, users
 from application.rewards.ports import StatusTally
 from domain.referral import Referral, ReferralStatus, ReferralTerms
@@ -32,10 +32,10 @@ _FLAG = (
 
 
 class SqlReferralRepository:
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
 
     async def add(self, referral: Referral) -> bool:
         statement = (

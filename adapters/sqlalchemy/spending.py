@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.spending_sql import DEBIT, OPEN
 from adapters.sqlalchemy.tables import accounts, holds, spend_requests
@@ -55,10 +55,10 @@ _ANSWER = (
 
 
 class SqlSpendingLedger:
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._pg = connection.dialect.name == "postgresql"
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
         self._ledger = SqlLedgerRepository(connection, self._hints)
         self._insert = insert_for(connection)
 

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sqlalchemy.dialect import insert_for
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.tables import accounts, trials
 from domain.trial import Trial
 
@@ -28,10 +28,10 @@ _FLAG = (
 
 
 class SqlTrialRepository:
-    def __init__(self, connection: AsyncConnection, hints: RewardHints | None = None) -> None:
+    def __init__(self, connection: AsyncConnection, hints: AccountHints | None = None) -> None:
         self._conn = connection
         self._insert = insert_for(connection)
-        self._hints = RewardHints() if hints is None else hints
+        self._hints = AccountHints() if hints is None else hints
 
     async def start(self, trial: Trial) -> bool:
         statement = (

@@ -30,7 +30,7 @@ from adapters.sqlalchemy.auto_top_ups import SqlAutoTopUpRepository
 from adapters.sqlalchemy.commit_writes import HeldOutcome
 from adapters.sqlalchemy.coupons import SqlCouponRepository
 from adapters.sqlalchemy.events import SqlEventLog, SqlRefundLog
-from adapters.sqlalchemy.hints import RewardHints
+from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.holds import SqlDisputeRepository, SqlHoldRepository, SqlSpendRequests
 from adapters.sqlalchemy.ledger import SqlLedgerRepository
 from adapters.sqlalchemy.lots import SqlLotRepository
@@ -70,7 +70,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._conn = conn
         self._new = NewEvents()
         self._held = HeldOutcome()
-        hints = RewardHints()  # what this transaction's grants read on the account rows
+        hints = AccountHints()  # what this transaction read or changed on the account rows
         self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)
         self.ledger = SqlLedgerRepository(conn, hints)
         self.lots = SqlLotRepository(conn)
