@@ -11,6 +11,7 @@ COLOURS = {
     "pgbench_service_sql": "#666666",
     "bare_litestar": "#bbbbbb",
     "pgbench_same_sql": "#888888",
+    "minimal_handler": "#2ca02c",
 }
 
 

@@ -32,6 +32,7 @@ from benchmarks.wrk import Request, WrkResult, run_wrk, write_requests
 WEBHOOK_PAYMENTS = 20_000  # more than a run can use at this machine's rates
 PGBENCH_PER_CLIENT = {16: 2_500, 64: 1_000}
 SETTLE_SECONDS = 2.0
+MINIMAL_WEBHOOK_PATH = "/minimal/webhook"
 WARM_UP_EVENTS = 5_000
 WARM_UP_SECONDS = 2.0
 
@@ -115,8 +116,10 @@ def _per(cpu_seconds: float, result: WrkResult) -> float:
     return round(1000 * cpu_seconds / max(result.requests, 1), 3)
 
 
-async def signed_events(bench: Bench, group: str, count: int) -> Path:
-    """``count`` pending payments of ``group`` and a file of their signed events."""
+async def signed_events(
+    bench: Bench, group: str, count: int, path: str = WEBHOOK_PATH
+) -> Path:
+    """``count`` pending payments of ``group`` and a file of their signed events to ``path``."""
     async with bench.engine.begin() as conn:
         await seed_sql.payments(conn, group, count, bench.users)
     now = int(time.time())
@@ -124,7 +127,7 @@ async def signed_events(bench: Bench, group: str, count: int) -> Path:
     for i in range(count):
         body = json.dumps(json.loads(succeeded_event(group, i, bench.users, now)))
         signature = sign_payload(body.encode(), bench.secret, now)
-        requests.append(Request("POST", WEBHOOK_PATH, "Stripe-Signature", signature, body))
+        requests.append(Request("POST", path, "Stripe-Signature", signature, body))
     return write_requests(bench.workdir / f"{group}.requests", requests)
 
 
@@ -147,8 +150,10 @@ def webhook(connections: int) -> Scenario:
             raise BenchmarkFailed(f"{group}: {result.errors} errors, {result.requests} requests")
         await asyncio.sleep(SETTLE_SECONDS)  # requests still in flight when wrk stopped
         await check_group(bench.engine, group, (result.requests, connections), events=True)
+        minimal = await _minimal_webhooks(bench, f"m{connections}{bench.tag}", connections)
         async with bench.servers_stopped():
             refs = {
+                "minimal_handler": minimal,
                 "pgbench_four_statements": await _pgbench(
                     bench, references.FOUR_GROUP, references.FOUR_STATEMENTS, {}, connections
                 ),
@@ -164,6 +169,21 @@ def webhook(connections: int) -> Scenario:
         return Figure(f"webhook_{connections}", service, refs)
 
     return Scenario(f"webhook_{connections}", run)
+
+
+async def _minimal_webhooks(bench: Bench, group: str, connections: int) -> dict[str, Any]:
+    """The hand-written handler (``bare_app``) on the same kind of events, checked alike."""
+    path = await signed_events(bench, group, WEBHOOK_PAYMENTS, MINIMAL_WEBHOOK_PATH)
+    cpu = bench.bare.workers_cpu_seconds()
+    result = await run_wrk(bench.bare.base_url, path, connections=connections, seconds=bench.seconds)
+    cpu = bench.bare.workers_cpu_seconds() - cpu
+    if result.errors or result.requests > WEBHOOK_PAYMENTS:
+        raise BenchmarkFailed(
+            f"{group}: {result.errors} errors, {result.requests} requests\n{bench.bare.log_tail()}"
+        )
+    await asyncio.sleep(SETTLE_SECONDS)
+    await check_group(bench.engine, group, (result.requests, connections), events=True)
+    return _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
 
 
 async def _pgbench(
@@ -191,13 +211,16 @@ async def _pgbench(
     return result
 
 
-def read(name: str, path: str, connections: int = 16) -> Scenario:
+def read(name: str, path: str, minimal: str, connections: int = 16) -> Scenario:
+    """``path`` on the service against ``/constant`` and the hand-written ``minimal``."""
     async def run(bench: Bench) -> Figure:
         keys = [seed_sql.api_key(bench.readers, j) for j in range(1000)]
         requests = [Request("GET", path, "Authorization", f"Bearer {k}") for k in keys]
         mine = write_requests(bench.workdir / f"{name}.requests", requests)
         bare = [Request("GET", "/constant", "Authorization", f"Bearer {k}") for k in keys]
         constant = write_requests(bench.workdir / "constant.requests", bare)
+        least = [Request("GET", minimal, "Authorization", f"Bearer {k}") for k in keys]
+        same_io = write_requests(bench.workdir / f"{name}.minimal.requests", least)
         seconds = bench.seconds
         cpu = bench.app.workers_cpu_seconds()
         result = await run_wrk(bench.app.base_url, mine, connections=connections, seconds=seconds)
@@ -208,8 +231,15 @@ def read(name: str, path: str, connections: int = 16) -> Scenario:
         reference = await run_wrk(
             bench.bare.base_url, constant, connections=connections, seconds=seconds
         )
+        cpu = bench.bare.workers_cpu_seconds()
+        handler = await run_wrk(bench.bare.base_url, same_io, connections=connections, seconds=seconds)
+        cpu = bench.bare.workers_cpu_seconds() - cpu
+        if handler.errors:
+            raise BenchmarkFailed(f"{name} (minimal handler): {handler.errors} errors")
         service = _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
-        return Figure(name, service, {"bare_litestar": _measured(reference)})
+        by_hand = _measured(handler) | {"server_cpu_ms_per_request": _per(cpu, handler)}
+        refs = {"bare_litestar": _measured(reference), "minimal_handler": by_hand}
+        return Figure(name, service, refs)
 
     return Scenario(name, run)
 
@@ -217,8 +247,8 @@ def read(name: str, path: str, connections: int = 16) -> Scenario:
 SCENARIOS: list[Scenario] = [
     webhook(16),
     webhook(64),
-    read("balance_16", "/user/balance"),
-    read("history_16", "/user/credit-transactions"),
+    read("balance_16", "/user/balance", "/minimal/balance"),
+    read("history_16", "/user/credit-transactions", "/minimal/history"),
 ]
 """The debit scenarios (``debit_scenarios.py``) are appended by ``benchmarks.suite``."""
 

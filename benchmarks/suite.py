@@ -100,6 +100,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             workdir / "bare.log",
             workers=args.workers,
             module="benchmarks.bare_app",
+            pool_size=args.pool_size,
         )
         async with app, bare:
             bench = Bench(
@@ -153,12 +154,17 @@ async def _pass(
 
 
 def _line(figure: Figure) -> str:
-    s = figure.service
     refs = ", ".join(
-        f"{k} {v['per_second']:,.0f}/s p99 {v['p99_ms']:.1f} ms (x{figure.ratios()[k]})"
-        for k, v in figure.references.items()
+        f"{k} {_rate(v)} (x{figure.ratios()[k]})" for k, v in figure.references.items()
     )
-    return f"{figure.scenario}: {s['per_second']:,.0f}/s p99 {s['p99_ms']:.1f} ms; {refs}"
+    return f"{figure.scenario}: {_rate(figure.service)}; {refs}"
+
+
+def _rate(figure: dict[str, Any]) -> str:
+    """``1,234/s p99 12.3 ms``, and the server's CPU per request when measured."""
+    cpu = figure.get("server_cpu_ms_per_request")
+    told = f"{figure['per_second']:,.0f}/s p99 {figure['p99_ms']:.1f} ms"
+    return told if cpu is None else f"{told} {cpu:.2f} ms CPU"
 
 
 async def _load_scale(engine: Any) -> None:
