@@ -116,9 +116,7 @@ def _per(cpu_seconds: float, result: WrkResult) -> float:
     return round(1000 * cpu_seconds / max(result.requests, 1), 3)
 
 
-async def signed_events(
-    bench: Bench, group: str, count: int, path: str = WEBHOOK_PATH
-) -> Path:
+async def signed_events(bench: Bench, group: str, count: int, path: str = WEBHOOK_PATH) -> Path:
     """``count`` pending payments of ``group`` and a file of their signed events to ``path``."""
     async with bench.engine.begin() as conn:
         await seed_sql.payments(conn, group, count, bench.users)
@@ -175,7 +173,8 @@ async def _minimal_webhooks(bench: Bench, group: str, connections: int) -> dict[
     """The hand-written handler (``bare_app``) on the same kind of events, checked alike."""
     path = await signed_events(bench, group, WEBHOOK_PAYMENTS, MINIMAL_WEBHOOK_PATH)
     cpu = bench.bare.workers_cpu_seconds()
-    result = await run_wrk(bench.bare.base_url, path, connections=connections, seconds=bench.seconds)
+    url, seconds = bench.bare.base_url, bench.seconds
+    result = await run_wrk(url, path, connections=connections, seconds=seconds)
     cpu = bench.bare.workers_cpu_seconds() - cpu
     if result.errors or result.requests > WEBHOOK_PAYMENTS:
         raise BenchmarkFailed(
@@ -213,6 +212,7 @@ async def _pgbench(
 
 def read(name: str, path: str, minimal: str, connections: int = 16) -> Scenario:
     """``path`` on the service against ``/constant`` and the hand-written ``minimal``."""
+
     async def run(bench: Bench) -> Figure:
         keys = [seed_sql.api_key(bench.readers, j) for j in range(1000)]
         requests = [Request("GET", path, "Authorization", f"Bearer {k}") for k in keys]
@@ -232,7 +232,8 @@ def read(name: str, path: str, minimal: str, connections: int = 16) -> Scenario:
             bench.bare.base_url, constant, connections=connections, seconds=seconds
         )
         cpu = bench.bare.workers_cpu_seconds()
-        handler = await run_wrk(bench.bare.base_url, same_io, connections=connections, seconds=seconds)
+        url = bench.bare.base_url
+        handler = await run_wrk(url, same_io, connections=connections, seconds=seconds)
         cpu = bench.bare.workers_cpu_seconds() - cpu
         if handler.errors:
             raise BenchmarkFailed(f"{name} (minimal handler): {handler.errors} errors")

@@ -1,13 +1,15 @@
 """``just bench``: the service against same-run references, on PostgreSQL, in minutes.
 
     python -m benchmarks.suite [--seconds S] [--workers N] [--pool-size P] [--scale] [--profile]
-                               [--database-url URL] [--out DIR]
+                               [--only NAME ...] [--layers N] [--database-url URL] [--out DIR]
 
 One run: a fresh database (dropped at the end), the server started as the README
 recommends for production (``creditline serve --workers N``, one per core by default)
-and a bare Litestar app with the same settings; then each of ``scenarios.SCENARIOS``
-with wrk (pre-signed webhook bodies, API keys) and its references (pgbench, the bare
-endpoint), ``batch expire-sessions`` rows/s and the peak RSS of a worker. ``--scale``
+and the references' app with the same settings (``bare_app``: a bare endpoint, and
+hand-written handlers doing the same I/O); then each of ``scenarios.SCENARIOS`` with wrk
+(pre-signed webhook bodies, API keys) and its references (pgbench, the bare endpoint,
+the hand-written handler), the CPU of one grant layer by layer (``layers.py``),
+``batch expire-sessions`` rows/s and the peak RSS of a worker. ``--scale``
 then loads ten million ledger entries (``seed_sql.load_scale``) and runs the scenarios
 again. The run checks itself (each payment granted once, every event once, balances,
 ``ledger verify``) and fails on any problem. It writes ``bench/results/<date>.json`` and
@@ -18,7 +20,6 @@ the first webhook scenario and prints its top functions.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import secrets
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from sqlalchemy import text
 
 from adapters.sqlalchemy.engine import PG_MAX_OVERFLOW, PG_POOL_SIZE, make_engine
@@ -39,6 +41,7 @@ from benchmarks import chart, debits, fixtures, seed_sql
 from benchmarks.batch_expire import measure as measure_batch
 from benchmarks.debit_scenarios import DEBIT_SCENARIOS
 from benchmarks.fixtures import CANARY, BenchDatabase, BenchmarkFailed
+from benchmarks.layers import measure as measure_layers
 from benchmarks.pgbench import capture_canary, derive_script
 from benchmarks.profile import Sampler
 from benchmarks.scenarios import SCENARIOS, Bench, Figure, Scenario, warm_up
@@ -70,6 +73,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", help="these scenarios only (a quick look)")
     parser.add_argument(
         "--batch-rows", type=int, default=2000, help="expire-sessions rows (0: skip)"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=2000, help="grants per layer in benchmarks.layers (0: skip)"
     )
     parser.add_argument("--database-url", default=fixtures.DEFAULT_SERVER_URL)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -122,6 +128,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             scenarios = [s for s in every if not args.only or s.name in args.only]
             result["small"] = await _pass(bench, scenarios, sampler)
             bench.note_rss()
+            if args.layers:
+                result["layers"] = await measure_layers(database.url, args.layers)
+                print(_layers_line(result["layers"]), file=sys.stderr)
             if args.scale:
                 started = time.monotonic()
                 await _load_scale(engine)
@@ -158,6 +167,11 @@ def _line(figure: Figure) -> str:
         f"{k} {_rate(v)} (x{figure.ratios()[k]})" for k, v in figure.references.items()
     )
     return f"{figure.scenario}: {_rate(figure.service)}; {refs}"
+
+
+def _layers_line(layers: dict[str, dict[str, float]]) -> str:
+    told = ", ".join(f"{name} {f['cpu_ms']:.2f} ms" for name, f in layers.items())
+    return f"CPU per grant, one at a time: {told}"
 
 
 def _rate(figure: dict[str, Any]) -> str:
@@ -206,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="creditline_bench_") as tmp:
         try:
-            result = asyncio.run(run(args, Path(tmp)))
+            result = uvloop.run(run(args, Path(tmp)))  # the loop the service serves on
             batch = (
                 measure_batch(args.database_url, args.batch_rows, 1, "processes", 100)
                 if args.batch_rows

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_int, encode_cursor
-from adapters.sqlalchemy.dialect import insert_for, per_dialect
+from adapters.sqlalchemy.dialect import insert_for, one_of, per_dialect
 from adapters.sqlalchemy.grant_sql import GRANT, MOVE_FOR_GRANT
 from adapters.sqlalchemy.hints import AccountHints
 from adapters.sqlalchemy.lots import SqlLotRepository
@@ -73,7 +73,7 @@ def spent_since(
     """Credits ``user_id`` spent since ``since``: one range of the (user, time) index."""
     return select(func.coalesce(func.sum(-ledger_entries.c.credits), 0)).where(
         ledger_entries.c.user_id == user_id,
-        ledger_entries.c.kind.in_([kind.value for kind in SPENT_KINDS]),
+        one_of(ledger_entries.c.kind, (kind.value for kind in SPENT_KINDS)),
         ledger_entries.c.created_at >= since,
     )
 

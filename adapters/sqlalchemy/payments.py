@@ -15,7 +15,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, tuple_, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.pagination import check_limit, decode_time_and_id, encode_cursor
-from adapters.sqlalchemy.dialect import insert_for
+from adapters.sqlalchemy.dialect import insert_for, one_of
 from adapters.sqlalchemy.tables import KEY, payments
 from application.ports import Page
 from application.webhooks.events import PaymentRef
@@ -53,7 +53,7 @@ _COMPLETE_OPEN = {
     column: update(payments)
     .where(
         payments.c[column] == bindparam("key"),
-        payments.c.status.in_(_OPEN),
+        one_of(payments.c.status, _OPEN),
         payments.c.amount == bindparam("paid_amount", type_=payments.c.amount.type),
         payments.c.currency == bindparam("paid_currency", type_=payments.c.currency.type),
     )

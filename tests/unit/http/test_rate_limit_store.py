@@ -34,6 +34,34 @@ async def test_buckets_are_dropped_once_their_window_has_passed() -> None:
     assert await store.get("caller-1") is None
 
 
+def test_a_window_counts_up_to_its_limit_and_refuses_without_counting() -> None:
+    store = BucketStore(max_buckets=10, window_seconds=60)
+    counted = [store.spend("user:a", 3, now=1000)[1] for _ in range(5)]
+    window, _ = store.spend("user:a", 3, now=1000)
+    assert counted == [True, True, True, False, False]
+    assert (window.spent, window.reset) == (3, 1060)
+    assert store.spend("user:b", 3, now=1000)[1]  # each caller its own budget
+
+
+def test_a_new_window_starts_when_the_last_one_ended() -> None:
+    store = BucketStore(max_buckets=10, window_seconds=60)
+    for _ in range(3):
+        store.spend("user:a", 3, now=1000)
+    assert not store.spend("user:a", 3, now=1059)[1]
+    window, counted = store.spend("user:a", 3, now=1060)
+    assert counted and (window.spent, window.reset) == (1, 1120)
+
+
+def test_the_limiter_windows_are_bounded_like_any_bucket() -> None:
+    timer = _Timer()
+    store = BucketStore(max_buckets=100, window_seconds=60, timer=timer)
+    for n in range(1000):
+        store.spend(f"addr:{n}", 3, now=1000)
+    assert store.bucket_count() == 100
+    timer.now = 61.0
+    assert store.bucket_count() == 0
+
+
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("::1/128"))
 
 
