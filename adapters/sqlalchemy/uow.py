@@ -17,8 +17,9 @@ it. Such a unit refuses ``commit()``; only use cases that never write are bound 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -70,29 +71,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._conn = conn
         self._new = NewEvents()
         self._held = HeldOutcome()
-        hints = AccountHints()  # what this transaction read or changed on the account rows
-        self.payments = SeenPayments(SqlPaymentRepository(conn), self._new)
-        self.ledger = SqlLedgerRepository(conn, hints)
-        self.lots = SqlLotRepository(conn)
-        self.audit = SqlLedgerAudit(conn)
-        self.users = SqlUserRepository(conn)
-        self.events = SqlEventLog(conn, self._held)
-        self.refunds = SqlRefundLog(conn)
-        self.referrals = SqlReferralRepository(conn, hints)
-        self.coupons = SqlCouponRepository(conn)
-        self.subscriptions = SqlSubscriptionRepository(conn)
-        self.customers = SqlCustomerRepository(conn)
-        self.trials = SqlTrialRepository(conn, hints)
-        self.outbox = SqlOutbox(conn, self._held)
-        self.adjustments = SqlAdjustmentLog(conn)
-        self.admin = SqlAdminQueries(conn)
-        self.spending = SqlSpendingLedger(conn, hints)
-        self.holds = SqlHoldRepository(conn)
-        self.spend_requests = SqlSpendRequests(conn)
-        self.disputes = SqlDisputeRepository(conn)
-        self.alerts = SqlAlertRepository(conn, hints)
-        self.auto_top_ups = SqlAutoTopUpRepository(conn, hints)
+        self._hints = AccountHints()  # what this transaction read or changed on the accounts
+        for name in _REPOSITORIES:  # built on first use, on this unit's connection
+            self.__dict__.pop(name, None)
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository, built when first asked for: a read uses one or two of them, and
+        building all twenty cost more than its statement's SQLAlchemy overhead."""
+        build = _REPOSITORIES.get(name)
+        if build is None or self.__dict__.get("_conn") is None:
+            raise AttributeError(name)
+        repository = build(self, self._conn)
+        setattr(self, name, repository)
+        return repository
 
     def record(self, event: DomainEvent) -> None:
         self._new.record(event)
@@ -123,6 +115,32 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         await self._held.flush(self._conn)  # the gateway event outcome, unless sent already
         await self._conn.commit()
         self._bus.committed(published)
+
+
+_REPOSITORIES: dict[str, Callable[[SqlAlchemyUnitOfWork, AsyncConnection], object]] = {
+    "payments": lambda uow, conn: SeenPayments(SqlPaymentRepository(conn), uow._new),
+    "ledger": lambda uow, conn: SqlLedgerRepository(conn, uow._hints),
+    "lots": lambda uow, conn: SqlLotRepository(conn),
+    "audit": lambda uow, conn: SqlLedgerAudit(conn),
+    "users": lambda uow, conn: SqlUserRepository(conn),
+    "events": lambda uow, conn: SqlEventLog(conn, uow._held),
+    "refunds": lambda uow, conn: SqlRefundLog(conn),
+    "referrals": lambda uow, conn: SqlReferralRepository(conn, uow._hints),
+    "coupons": lambda uow, conn: SqlCouponRepository(conn),
+    "subscriptions": lambda uow, conn: SqlSubscriptionRepository(conn),
+    "customers": lambda uow, conn: SqlCustomerRepository(conn),
+    "trials": lambda uow, conn: SqlTrialRepository(conn, uow._hints),
+    "outbox": lambda uow, conn: SqlOutbox(conn, uow._held),
+    "adjustments": lambda uow, conn: SqlAdjustmentLog(conn),
+    "admin": lambda uow, conn: SqlAdminQueries(conn),
+    "spending": lambda uow, conn: SqlSpendingLedger(conn, uow._hints),
+    "holds": lambda uow, conn: SqlHoldRepository(conn),
+    "spend_requests": lambda uow, conn: SqlSpendRequests(conn),
+    "disputes": lambda uow, conn: SqlDisputeRepository(conn),
+    "alerts": lambda uow, conn: SqlAlertRepository(conn, uow._hints),
+    "auto_top_ups": lambda uow, conn: SqlAutoTopUpRepository(conn, uow._hints),
+}
+"""Each repository of ``UnitOfWork`` by its name, as the unit builds it."""
 
 
 def uow_factory(engine: AsyncEngine, bus: MessageBus | None = None) -> UnitOfWorkFactory:
