@@ -87,6 +87,17 @@ _ACCOUNT_AND_SPENT = select(
 """The balance read: the account row by key and one range of the (user, time) index."""
 
 
+_PAGE = (
+    select(ledger_entries)
+    .where(ledger_entries.c.user_id == bindparam("u"))
+    .order_by(ledger_entries.c.id.desc())
+    .limit(bindparam("n"))
+)
+"""A page of history, newest first (one more row than asked tells whether more follow);
+built once, as a statement built per call costs its cache key on every read."""
+_PAGE_BEFORE = _PAGE.where(ledger_entries.c.id < bindparam("before"))
+
+
 class SqlLedgerRepository:
     """``hints``: the unit of work's, told each granted user's reward flags."""
 
@@ -221,15 +232,12 @@ class SqlLedgerRepository:
 
     async def entries(self, user_id: str, limit: int, cursor: str | None) -> Page[LedgerEntry]:
         check_limit(limit)
-        statement = (
-            select(ledger_entries)
-            .where(ledger_entries.c.user_id == user_id)
-            .order_by(ledger_entries.c.id.desc())
-            .limit(limit + 1)
-        )
-        if cursor is not None:
-            statement = statement.where(ledger_entries.c.id < decode_int(cursor))
-        rows = (await self._conn.execute(statement)).all()
+        parameters = {"u": user_id, "n": limit + 1}
+        if cursor is None:
+            rows = (await self._conn.execute(_PAGE, parameters)).all()
+        else:
+            parameters["before"] = decode_int(cursor)
+            rows = (await self._conn.execute(_PAGE_BEFORE, parameters)).all()
         items = [entry_from_row(row) for row in rows[:limit]]
         next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
         return Page(items, next_cursor)
