@@ -56,7 +56,7 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
     import uvicorn
 
     from entrypoints.http.app import create_app
-    from entrypoints.serving import serve_workers
+    from entrypoints.serving import serve_workers, settle_heap
 
     settings = _settings()
     configure_logging()
@@ -77,15 +77,20 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
     if workers > 1:
         serve_workers("entrypoints.cli:worker_app", workers, **options)
         return
-    uvicorn.run(create_app(build_container(settings)), **options)
+    app = create_app(build_container(settings))
+    settle_heap()
+    uvicorn.run(app, **options)
 
 
 def worker_app() -> Litestar:
     """One worker's app (``serve --workers``): each process reads the settings itself."""
     from entrypoints.http.app import create_app
+    from entrypoints.serving import settle_heap
 
     configure_logging()
-    return create_app(_container())
+    app = create_app(_container())
+    settle_heap()
+    return app
 
 
 @db.command(name="upgrade")
