@@ -56,7 +56,7 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
     import uvicorn
 
     from entrypoints.http.app import create_app
-    from entrypoints.serving import serve_workers, settle_heap
+    from entrypoints.serving import serve_workers
 
     settings = _settings()
     configure_logging()
@@ -77,20 +77,15 @@ def serve(*, migrate: bool = True, workers: int = 1) -> None:
     if workers > 1:
         serve_workers("entrypoints.cli:worker_app", workers, **options)
         return
-    app = create_app(build_container(settings))
-    settle_heap()
-    uvicorn.run(app, **options)
+    uvicorn.run(create_app(build_container(settings)), **options)
 
 
 def worker_app() -> Litestar:
     """One worker's app (``serve --workers``): each process reads the settings itself."""
     from entrypoints.http.app import create_app
-    from entrypoints.serving import settle_heap
 
     configure_logging()
-    app = create_app(_container())
-    settle_heap()
-    return app
+    return create_app(_container())
 
 
 @db.command(name="upgrade")

@@ -12,7 +12,6 @@ where one process did 7,000. The listening socket here is rebuilt with
 
 from __future__ import annotations
 
-import gc
 import socket
 from typing import Any
 
@@ -34,17 +33,3 @@ def serve_workers(app: str, workers: int, **options: Any) -> None:
     """Run ``workers`` processes of the app factory ``app`` ("module:function")."""
     config = uvicorn.Config(app, factory=True, workers=workers, **options)
     Multiprocess(config, sockets=[tcp_listener(config)]).run()
-
-
-YOUNG_COLLECTION_THRESHOLD = 50_000
-
-
-def settle_heap() -> None:
-    """Once a server process has built its app: what exists now lives as long as the
-    process, so the collector stops scanning it (``gc.freeze``), and collects the young
-    generation after 50,000 allocations instead of 700, so a request's short-lived
-    objects die before a collection could promote them into the older generations."""
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
