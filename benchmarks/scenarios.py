@@ -96,14 +96,19 @@ class Scenario:
     run: Callable[[Bench], Awaitable[Figure]]
 
 
-async def measured_run(bench: Bench, path: Path, connections: int) -> dict[str, Any]:
-    """wrk on the service: its figures and the workers' CPU per request; no errors."""
-    cpu = bench.app.workers_cpu_seconds()
-    result = await run_wrk(bench.app.base_url, path, connections=connections, seconds=bench.seconds)
-    cpu = bench.app.workers_cpu_seconds() - cpu
+async def measured_run(
+    bench: Bench, path: Path, connections: int, server: AppServer | None = None
+) -> dict[str, Any]:
+    """wrk on the service (or ``server``): its figures and that server's workers' CPU per
+    request; no errors."""
+    target = bench.app if server is None else server
+    cpu = target.workers_cpu_seconds()
+    result = await run_wrk(target.base_url, path, connections=connections, seconds=bench.seconds)
+    cpu = target.workers_cpu_seconds() - cpu
     if result.errors:
-        raise BenchmarkFailed(f"{path.name}: {result.errors} errors")
-    bench.note_rss()
+        raise BenchmarkFailed(f"{path.name}: {result.errors} errors\n{target.log_tail()}")
+    if server is None:
+        bench.note_rss()
     return _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
 
 
@@ -172,17 +177,12 @@ def webhook(connections: int) -> Scenario:
 async def _minimal_webhooks(bench: Bench, group: str, connections: int) -> dict[str, Any]:
     """The hand-written handler (``bare_app``) on the same kind of events, checked alike."""
     path = await signed_events(bench, group, WEBHOOK_PAYMENTS, MINIMAL_WEBHOOK_PATH)
-    cpu = bench.bare.workers_cpu_seconds()
-    url, seconds = bench.bare.base_url, bench.seconds
-    result = await run_wrk(url, path, connections=connections, seconds=seconds)
-    cpu = bench.bare.workers_cpu_seconds() - cpu
-    if result.errors or result.requests > WEBHOOK_PAYMENTS:
-        raise BenchmarkFailed(
-            f"{group}: {result.errors} errors, {result.requests} requests\n{bench.bare.log_tail()}"
-        )
+    figure = await measured_run(bench, path, connections, bench.bare)
+    if figure["requests"] > WEBHOOK_PAYMENTS:
+        raise BenchmarkFailed(f"{group}: {figure['requests']} requests")
     await asyncio.sleep(SETTLE_SECONDS)
-    await check_group(bench.engine, group, (result.requests, connections), events=True)
-    return _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
+    await check_group(bench.engine, group, (figure["requests"], connections), events=True)
+    return figure
 
 
 async def _pgbench(
@@ -221,24 +221,11 @@ def read(name: str, path: str, minimal: str, connections: int = 16) -> Scenario:
         constant = write_requests(bench.workdir / "constant.requests", bare)
         least = [Request("GET", minimal, "Authorization", f"Bearer {k}") for k in keys]
         same_io = write_requests(bench.workdir / f"{name}.minimal.requests", least)
-        seconds = bench.seconds
-        cpu = bench.app.workers_cpu_seconds()
-        result = await run_wrk(bench.app.base_url, mine, connections=connections, seconds=seconds)
-        cpu = bench.app.workers_cpu_seconds() - cpu
-        if result.errors:
-            raise BenchmarkFailed(f"{name}: {result.errors} errors")
-        bench.note_rss()
+        service = await measured_run(bench, mine, connections)
         reference = await run_wrk(
-            bench.bare.base_url, constant, connections=connections, seconds=seconds
+            bench.bare.base_url, constant, connections=connections, seconds=bench.seconds
         )
-        cpu = bench.bare.workers_cpu_seconds()
-        url = bench.bare.base_url
-        handler = await run_wrk(url, same_io, connections=connections, seconds=seconds)
-        cpu = bench.bare.workers_cpu_seconds() - cpu
-        if handler.errors:
-            raise BenchmarkFailed(f"{name} (minimal handler): {handler.errors} errors")
-        service = _measured(result) | {"server_cpu_ms_per_request": _per(cpu, result)}
-        by_hand = _measured(handler) | {"server_cpu_ms_per_request": _per(cpu, handler)}
+        by_hand = await measured_run(bench, same_io, connections, bench.bare)
         refs = {"bare_litestar": _measured(reference), "minimal_handler": by_hand}
         return Figure(name, service, refs)
 
