@@ -132,17 +132,27 @@ async def _owner(request: Request[Any, Any, Any], conn: asyncpg.Connection) -> s
     return owner
 
 
-@get("/minimal/balance")
-async def minimal_balance(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def _read(
+    request: Request[Any, Any, Any], statement: str, *args: object
+) -> tuple[str, list[asyncpg.Record]] | None:
+    """The caller's user and the rows of ``statement`` (user first, then ``args``); None
+    for an unknown key."""
     assert _pool is not None
     async with _pool.acquire() as conn:
         user = await _owner(request, conn)
-        if user is None:
-            return _answer(401, {"code": "unauthenticated"})
-        since = datetime.now(UTC) - timedelta(days=RUNWAY_WINDOW_DAYS)
-        row = await conn.fetchrow(BALANCE, user, _SPENT, since)
-    if row is None:
+        return None if user is None else (user, await conn.fetch(statement, user, *args))
+
+
+@get("/minimal/balance")
+async def minimal_balance(request: Request[Any, Any, Any]) -> Response[bytes]:
+    since = datetime.now(UTC) - timedelta(days=RUNWAY_WINDOW_DAYS)
+    found = await _read(request, BALANCE, _SPENT, since)
+    if found is None:
+        return _answer(401, {"code": "unauthenticated"})
+    user, rows = found
+    if not rows:
         return _answer(200, {"user_id": user, "balance": 0, "held": 0, "available": 0})
+    row = rows[0]
     available = row["balance"] - row["held"]
     spent = row["spent"]
     runway = round(available * RUNWAY_WINDOW_DAYS / spent, 1) if spent else None
@@ -152,12 +162,10 @@ async def minimal_balance(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/minimal/history")
 async def minimal_history(request: Request[Any, Any, Any]) -> Response[bytes]:
-    assert _pool is not None
-    async with _pool.acquire() as conn:
-        user = await _owner(request, conn)
-        if user is None:
-            return _answer(401, {"code": "unauthenticated"})
-        rows = await conn.fetch(HISTORY, user, PAGE + 1)
+    found = await _read(request, HISTORY, PAGE + 1)
+    if found is None:
+        return _answer(401, {"code": "unauthenticated"})
+    _, rows = found
     items = [dict(row) for row in rows[:PAGE]]
     cursor = str(items[-1]["id"]) if len(rows) > PAGE else None
     return _answer(200, {"items": items, "next_cursor": cursor})

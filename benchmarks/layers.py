@@ -62,7 +62,7 @@ def _named(sql: str) -> Any:
     return text(re.sub(r"\$(\d)", r":p\1", sql))
 
 
-async def _raw(pool: asyncpg.Pool, group: str) -> Grant:
+def _raw(pool: asyncpg.Pool, group: str) -> Grant:
     async def grant(i: int) -> None:
         payment = f"pay_{group}_{i}"
         async with pool.acquire() as conn, conn.transaction():
@@ -75,7 +75,7 @@ async def _raw(pool: asyncpg.Pool, group: str) -> Grant:
     return grant
 
 
-async def _core(engine: AsyncEngine, group: str) -> Grant:
+def _core(engine: AsyncEngine, group: str) -> Grant:
     claim, complete, move, append = (_named(s) for s in (CLAIM, COMPLETE, MOVE, APPEND))
 
     async def grant(i: int) -> None:
@@ -136,8 +136,8 @@ async def measure(url: str, count: int) -> dict[str, dict[str, float]]:
             for group in ("lyr", "lyc", "lys"):
                 await seed_sql.payments(conn, group, total, USERS)
         return {
-            "raw_asyncpg": await _measure(await _raw(pool, "lyr"), count),
-            "sqlalchemy_core": await _measure(await _core(engine, "lyc"), count),
+            "raw_asyncpg": await _measure(_raw(pool, "lyr"), count),
+            "sqlalchemy_core": await _measure(_core(engine, "lyc"), count),
             "service": await _measure(service, count),
         }
     finally:
